@@ -1,0 +1,54 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+// Layers, lowest first; a target only imports the ones above it in this list:
+// CLua (system library) → LuaKit (wrapper + sandbox) → Tracking (symbols, store, update bits)
+// → Feeds (Binance wire format, replay, simulator) → Engine (workers, cycles, diffs)
+// → EngineCLI (the `engine` executable).
+let package = Package(
+  name: "engine",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "engine", targets: ["EngineCLI"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    .package(
+      url: "https://github.com/apple/swift-configuration", from: "1.4.0",
+      traits: [.defaults, "YAML"]),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CLua",
+      pkgConfig: "lua5.4",
+      providers: [.apt(["liblua5.4-dev"])]
+    ),
+    .target(name: "LuaKit", dependencies: ["CLua"]),
+    .target(
+      name: "Tracking",
+      dependencies: [.product(name: "Atomics", package: "swift-atomics")]
+    ),
+    .target(name: "Feeds", dependencies: ["Tracking"]),
+    .target(
+      name: "Engine",
+      dependencies: [
+        "CLua", "LuaKit", "Tracking", "Feeds",
+        .product(name: "Atomics", package: "swift-atomics"),
+        .product(name: "Configuration", package: "swift-configuration"),
+      ]
+    ),
+    .executableTarget(
+      name: "EngineCLI",
+      dependencies: [
+        "Engine", "Feeds", "Tracking",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua"]),
+    .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
+    .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Tracking"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

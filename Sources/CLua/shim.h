@@ -1,0 +1,81 @@
+// Small C shim over Lua 5.4: the C macros Swift cannot import, and the trampoline that lets
+// Swift functions raise Lua errors without a longjmp crossing Swift frames.
+#ifndef CLUA_SHIM_H
+#define CLUA_SHIM_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+static inline int clua_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline int clua_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline void clua_pop(lua_State *L, int n) { lua_pop(L, n); }
+static inline void clua_newtable(lua_State *L) { lua_newtable(L); }
+static inline void clua_insert(lua_State *L, int idx) { lua_insert(L, idx); }
+static inline void clua_remove(lua_State *L, int idx) { lua_remove(L, idx); }
+static inline void clua_replace(lua_State *L, int idx) { lua_replace(L, idx); }
+static inline int clua_isnoneornil(lua_State *L, int idx) { return lua_isnoneornil(L, idx); }
+static inline int clua_isfunction(lua_State *L, int idx) { return lua_isfunction(L, idx); }
+static inline int clua_istable(lua_State *L, int idx) { return lua_istable(L, idx); }
+static inline const char *clua_tostring(lua_State *L, int idx) { return lua_tolstring(L, idx, NULL); }
+static inline lua_Number clua_tonumber(lua_State *L, int idx, int *isnum) { return lua_tonumberx(L, idx, isnum); }
+static inline lua_Integer clua_tointeger(lua_State *L, int idx, int *isnum) { return lua_tointegerx(L, idx, isnum); }
+static inline int clua_pcall(lua_State *L, int nargs, int nresults, int msgh) { return lua_pcall(L, nargs, nresults, msgh); }
+static inline void *clua_newuserdata(lua_State *L, size_t size, int nuvalue) { return lua_newuserdatauv(L, size, nuvalue); }
+
+/// Bytes in use by the state (`lua_gc` is variadic, which Swift cannot call).
+static inline size_t clua_memoryinuse(lua_State *L) {
+  return (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+}
+
+/// Loads a text chunk only: binary (precompiled) chunks are memory-unsafe to load.
+static inline int clua_loadtext(lua_State *L, const char *buf, size_t len, const char *name) {
+  return luaL_loadbufferx(L, buf, len, name, "t");
+}
+
+/// A Swift function callable from Lua. It returns the number of results, or -1 after pushing
+/// an error message: the trampoline then raises it, so `lua_error`'s longjmp starts and ends
+/// in C frames and never skips a Swift frame.
+typedef int (*clua_SwiftFunction)(lua_State *L);
+
+static inline int clua_trampoline(lua_State *L) {
+  clua_SwiftFunction f = (clua_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
+  int n = f(L);
+  if (n < 0) return lua_error(L);
+  return n;
+}
+
+/// Pushes a closure calling `f`. The `extra` values on top of the stack become upvalues
+/// 2...extra+1 (upvalue 1 holds the function pointer).
+static inline void clua_pushswiftclosure(lua_State *L, clua_SwiftFunction f, int extra) {
+  lua_pushlightuserdata(L, (void *)f);
+  if (extra > 0) lua_insert(L, -(extra + 1));
+  lua_pushcclosure(L, clua_trampoline, extra + 1);
+}
+
+/// Message handler for `lua_pcall`: keeps string messages (they already carry file:line),
+/// and turns anything else into a readable string.
+static inline int clua_messagehandler(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TSTRING) return 1;
+  if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
+  lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  return 1;
+}
+
+/// Instruction budget (after Redis's script timeout hook): once a call has run `budget`
+/// instructions the hook raises an error, then re-arms itself to fire on every instruction, so
+/// a strategy's own `pcall` cannot swallow the abort: it keeps raising until the host's
+/// protected call returns.
+static inline void clua_budgethook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, clua_budgethook, LUA_MASKCOUNT, 1);
+  luaL_error(L, "instruction budget exceeded");
+}
+
+/// Arms the budget for the next call (0 disables it).
+static inline void clua_setbudget(lua_State *L, int budget) {
+  if (budget > 0) lua_sethook(L, clua_budgethook, LUA_MASKCOUNT, budget);
+  else lua_sethook(L, NULL, 0, 0);
+}
+
+#endif

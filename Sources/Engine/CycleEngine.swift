@@ -1,0 +1,357 @@
+import Foundation
+import LuaKit
+import Feeds
+import Synchronization
+import Tracking
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Status of one closed cycle, for the live status line and metrics.
+public struct CycleStatus: Sendable {
+  public var cycle: Int64
+  public var knownSymbols: Int
+  public var changedSymbols: Int
+  public var evaluatedSymbols: Int
+  public var filterCalls: Int
+  public var diffs: Int
+  public var batchMode: Bool
+  public var totals: RunSummary
+}
+
+/// The engine: groups feed events into cycles, applies them to the store, and at the end of
+/// each cycle hands every worker its share of the changed symbols, then writes the diffs.
+///
+/// Threads: ``run(feed:)`` runs the cycle loop on the calling thread (the store's single
+/// writer); the feed runs on a thread of its own; each worker on its own thread with its Lua
+/// state. Call ``requestStop()`` from any thread.
+public final class CycleEngine: @unchecked Sendable {
+  // safe: everything mutable below is touched only by the thread inside `run(feed:)`,
+  // except `stopFlag`, `trackingMode` and `ring`, which are thread-safe types.
+  public let settings: Settings
+  public let store: MarketStore
+  public let updates: UpdateBitSet
+  public let ring: UpdateRing
+  private let stopFlag = StopFlag()
+  private let mode: Atomic<Int>
+  private let sink: DiffSink
+  private let live: Bool
+  private let book: MatchBook
+  private var workers: [Worker] = []
+  private var strategies: [StrategyInfo] = []
+  private var limiter: RateLimiter
+  private var summary = RunSummary()
+  private var lastUpdateCount: UInt64 = 0
+  private var pendingDeferred = false
+  private var errorReports: [String: Double] = [:]
+  private var rejectedReported = 0
+  private var indices: [Int32] = []
+
+  /// Called after every cycle on the cycle thread (status line, metrics).
+  public var onCycle: ((CycleStatus) -> Void)?
+
+  /// The Lua instruction budget of one filter call.
+  public static let defaultBudget = 10_000_000
+
+  /// - Parameter live: close cycles on wall-clock time too (live feeds); replay closes them
+  ///   on event time only, so it is deterministic.
+  public init(settings: Settings, sink: DiffSink, live: Bool) {
+    self.settings = settings
+    self.sink = sink
+    self.live = live
+    store = MarketStore(maxSymbols: settings.maxSymbols, maxCandles: settings.maxCandles)
+    updates = UpdateBitSet(capacity: settings.maxSymbols)
+    ring = UpdateRing(enabled: settings.debugUpdates)
+    mode = Atomic(settings.trackingMode == .all ? 1 : 0)
+    limiter = RateLimiter(minInterval: Int64(settings.minUpdateIntervalMs))
+    book = MatchBook(strategies: 0, symbols: settings.maxSymbols)
+  }
+
+  public var trackingMode: TrackingMode {
+    get { mode.load(ordering: .relaxed) == 1 ? .all : .changed }
+    set { mode.store(newValue == .all ? 1 : 0, ordering: .relaxed) }
+  }
+
+  public func requestStop() { stopFlag.raise() }
+
+  public var workerCount: Int {
+    settings.workers > 0 ? settings.workers : ProcessInfo.processInfo.activeProcessorCount
+  }
+
+  /// Starts the workers and compiles `sources` in each. Throws the first compile error.
+  public func start(strategies sources: [StrategySource]) throws(EngineError) {
+    for i in 0..<workerCount {
+      let w = Worker(
+        index: i, store: store, book: book, stop: stopFlag, budget: Self.defaultBudget)
+      w.launch()
+      workers.append(w)
+    }
+    for w in workers { w.send(.compile(sources)) }
+    var firstError: EngineError?
+    for w in workers {
+      let r = w.wait()
+      if let e = r.compileError, firstError == nil { firstError = e }
+      if w.index == 0 { strategies = r.compiled }
+    }
+    if let firstError {
+      shutDownWorkers()
+      throw firstError
+    }
+    for _ in strategies { book.insertStrategy(at: 0) }
+  }
+
+  public var strategyInfos: [StrategyInfo] { strategies }
+
+  /// Runs until the feed ends (replay) or ``requestStop()``. Returns the run's counters.
+  public func run(feed: Feed) throws(EngineError) -> RunSummary {
+    let began = Date()
+    let queue = FeedQueue()
+    let feedThread = Thread { [stopFlag] in feed.run(into: queue, stop: stopFlag) }
+    feedThread.name = "engine-feed"
+    feedThread.start()
+    defer {
+      stopFlag.raise()
+      shutDownWorkers()
+    }
+    var openCycle: Int64?
+    var lastClosed = Int64.min
+    var openedAt = 0.0
+    let cycleMs = Int64(settings.cycleMs)
+    let closeAfter = Double(settings.cycleMs + settings.cycleGraceMs) / 1000
+    loop: while !stopFlag.isRaised {
+      var timeout = 100
+      if live, openCycle != nil {
+        timeout = max(0, Int(((openedAt + closeAfter) - Self.now()) * 1000))
+        timeout = min(timeout, 100)
+      }
+      guard let message = queue.pop(timeoutMs: timeout) else {
+        if live, let open = openCycle, Self.now() >= openedAt + closeAfter {
+          closeCycle(open)
+          lastClosed = open
+          openCycle = nil
+        }
+        continue
+      }
+      switch message {
+      case .failed(let why):
+        summary.wallSeconds = Date().timeIntervalSince(began)
+        throw EngineError(why)
+      case .end:
+        if let open = openCycle { closeCycle(open) }
+        break loop
+      case .batch(let batch):
+        account(batch)
+        var i = 0
+        let events = batch.events
+        while i < events.count {
+          // Apply the run of events that belongs to the open cycle, then close it when an
+          // event of a later cycle arrives.
+          var j = i
+          store.phase.withWritePhase {
+            while j < events.count {
+              let c = Self.floorDiv(events[j].eventTime, cycleMs)
+              if let open = openCycle {
+                if c > open { break }
+              } else {
+                openCycle = max(c, lastClosed &+ 1)
+                openedAt = Self.now()
+              }
+              apply(events[j])
+              j += 1
+            }
+          }
+          i = j
+          if i < events.count, let open = openCycle {
+            closeCycle(open)
+            lastClosed = open
+            openCycle = nil
+          }
+        }
+      }
+    }
+    summary.wallSeconds = Date().timeIntervalSince(began)
+    summary.eventsApplied = store.eventsApplied
+    summary.klinesIgnored = store.klinesIgnored
+    summary.symbolsRejected = store.symbolsRejected
+    return summary
+  }
+
+  private func account(_ batch: FeedBatch) {
+    summary.linesRead += batch.lines
+    summary.bytesRead += batch.bytes
+    summary.linesSkipped += batch.skipped
+    summary.unknownEvents += batch.unknown
+    for p in batch.problems {
+      let text = "line \(p.line): \(p.message)"
+      summary.firstProblems.append("line \(p.line)")
+      StandardError.line("feed: skipped \(text)")
+    }
+  }
+
+  @inline(__always)
+  private func apply(_ event: MarketEvent) {
+    switch store.apply(event) {
+    case .success(.changed(let symbol)):
+      updates.mark(Int(symbol))
+      if ring.isEnabled {
+        let kind: UpdateRing.Kind
+        if case .kline = event { kind = .kline } else { kind = .ticker }
+        ring.record(symbol: event.symbol, time: event.eventTime, kind: kind)
+      }
+    case .success(.ignored):
+      ring.record(symbol: event.symbol, time: event.eventTime, kind: .ignored)
+    case .failure(let error):
+      if rejectedReported < 5 {
+        rejectedReported += 1
+        StandardError.line("store: \(error)")
+      }
+    }
+  }
+
+  /// Evaluates the cycle `cycle` and writes its diffs.
+  private func closeCycle(_ cycle: Int64) {
+    summary.cycles += 1
+    let now = (cycle &+ 1) &* Int64(settings.cycleMs)
+    let known = store.symbolCount
+    summary.symbolCycles += known
+    let count = updates.updateCount
+    guard count != lastUpdateCount || pendingDeferred else {
+      report(cycle, known: known, changed: 0, evaluated: 0, calls: 0, diffs: 0, batch: false)
+      return
+    }
+    lastUpdateCount = count
+    indices.removeAll(keepingCapacity: true)
+    updates.swapAndDrain(into: &indices)
+    let changed = indices.count
+    var toEvaluate: [Int32] = []
+    toEvaluate.reserveCapacity(trackingMode == .all ? known : changed)
+    pendingDeferred = false
+    if trackingMode == .all {
+      var changedSet = indices.makeIterator()
+      var nextChanged = changedSet.next()
+      for s in 0..<Int32(known) {
+        let isChanged = nextChanged == s
+        if isChanged { nextChanged = changedSet.next() }
+        if limiter.allows(s, at: now) {
+          toEvaluate.append(s)
+        } else if isChanged {
+          defer_(s)
+        }
+      }
+    } else {
+      for s in indices {
+        if limiter.allows(s, at: now) { toEvaluate.append(s) } else { defer_(s) }
+      }
+    }
+    for s in toEvaluate { limiter.recordEvaluation(s, at: now) }
+    let batchMode = Double(changed) > settings.batchThreshold * Double(known)
+    let reports = dispatch(toEvaluate, batchMode: batchMode)
+    var diffs: [DiffRecord] = []
+    var calls = 0
+    var errors: [Int: StrategyErrors] = [:]
+    for r in reports {
+      diffs.append(contentsOf: r.diffs)
+      calls += r.filterCalls
+      for (k, e) in r.errors {
+        if let old = errors[k] {
+          errors[k] = StrategyErrors(count: old.count + e.count, firstMessage: old.firstMessage)
+        } else {
+          errors[k] = e
+        }
+      }
+    }
+    if stopFlag.isRaised, reports.contains(where: \.interrupted) { return }
+    let names = store.symbols
+    diffs.sort { a, b in
+      if a.strategy != b.strategy { return a.strategy < b.strategy }
+      return names.name(at: a.symbol).utf8.lexicographicallyPrecedes(names.name(at: b.symbol).utf8)
+    }
+    var resolved: [ResolvedDiff] = []
+    resolved.reserveCapacity(diffs.count)
+    for d in diffs {
+      book.set(strategy: Int(d.strategy), symbol: d.symbol, matched: d.isEnter)
+      resolved.append(
+        ResolvedDiff(
+          strategy: strategies[Int(d.strategy)].id, symbol: names.name(at: d.symbol),
+          isEnter: d.isEnter, price: d.price, info: d.info))
+    }
+    sink.write(cycle: cycle, time: now, diffs: resolved)
+    summary.symbolEvaluations += toEvaluate.count
+    summary.filterCalls += calls
+    summary.diffs += diffs.count
+    if batchMode { summary.batchCycles += 1 }
+    reportErrors(errors)
+    report(
+      cycle, known: known, changed: changed, evaluated: toEvaluate.count, calls: calls,
+      diffs: diffs.count, batch: batchMode)
+  }
+
+  private func defer_(_ symbol: Int32) {
+    updates.mark(Int(symbol))
+    pendingDeferred = true
+    summary.deferred += 1
+  }
+
+  private func report(
+    _ cycle: Int64, known: Int, changed: Int, evaluated: Int, calls: Int, diffs: Int, batch: Bool
+  ) {
+    guard let onCycle else { return }
+    onCycle(
+      CycleStatus(
+        cycle: cycle, knownSymbols: known, changedSymbols: changed, evaluatedSymbols: evaluated,
+        filterCalls: calls, diffs: diffs, batchMode: batch, totals: summary))
+  }
+
+  /// Splits `symbols` into contiguous shares, one per worker, and waits for all reports.
+  private func dispatch(_ symbols: [Int32], batchMode: Bool) -> [WorkerReport] {
+    guard !symbols.isEmpty else { return [] }
+    let n = workers.count
+    var used: [Worker] = []
+    for (i, w) in workers.enumerated() {
+      let lo = symbols.count * i / n
+      let hi = symbols.count * (i + 1) / n
+      guard lo < hi else { continue }
+      w.send(
+        .evaluate(
+          WorkerJob(symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil)))
+      used.append(w)
+    }
+    return used.map { $0.wait() }
+  }
+
+  /// One line per failing strategy, at most every 10 s per strategy.
+  private func reportErrors(_ errors: [Int: StrategyErrors]) {
+    guard !errors.isEmpty else { return }
+    let now = Self.now()
+    for (k, e) in errors.sorted(by: { $0.key < $1.key }) {
+      summary.filterErrors += e.count
+      let id = strategies[k].id
+      if let last = errorReports[id], now - last < 10 { continue }
+      errorReports[id] = now
+      StandardError.line(
+        "strategy \(id): \(e.firstMessage) (failed on \(e.count) symbol\(e.count == 1 ? "" : "s") "
+          + "this cycle; counts as no match; next report of this strategy in 10 s at the earliest)")
+    }
+  }
+
+  private func shutDownWorkers() {
+    for w in workers { w.send(.stop) }
+    for w in workers { _ = w.wait() }
+    workers.removeAll()
+  }
+
+  /// Lua memory of one worker state, in bytes (sampled at the last command).
+  public private(set) var luaMemoryPerWorker = 0
+
+  static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+  }
+
+  static func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+}

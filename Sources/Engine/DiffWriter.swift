@@ -1,0 +1,162 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A diff ready to print: names resolved.
+public struct ResolvedDiff: Sendable, Equatable {
+  public var strategy: String
+  public var symbol: String
+  public var isEnter: Bool
+  public var price: Double
+  public var info: DiffInfo?
+}
+
+/// Where a cycle's diffs go. Called on the cycle thread only.
+public protocol DiffSink: AnyObject {
+  /// `diffs` are already ordered by strategy id, then symbol (byte order).
+  func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff])
+}
+
+/// Appends JSON text. Hand-written because Foundation's `JSONEncoder` cannot keep the
+/// contract's key order and costs an allocation per value on the per-cycle path.
+enum JSONText {
+  static func appendString(_ s: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in s.utf8 {
+      switch byte {
+      case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+      case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+      case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
+      case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
+      case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
+      case 0..<32:
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(contentsOf: Array("\\u00".utf8))
+        out.append(hex[Int(byte >> 4)])
+        out.append(hex[Int(byte & 15)])
+      default: out.append(byte)
+      }
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+
+  /// Shortest text that reads back as the same double; `null` when not finite.
+  static func appendNumber(_ x: Double, to out: inout [UInt8]) {
+    guard x.isFinite else {
+      out.append(contentsOf: Array("null".utf8))
+      return
+    }
+    out.append(contentsOf: Array(x.description.utf8))
+  }
+
+  static func appendInfo(_ info: DiffInfo, to out: inout [UInt8]) {
+    switch info {
+    case .integer(let i): out.append(contentsOf: Array(String(i).utf8))
+    case .number(let x): appendNumber(x, to: &out)
+    case .string(let s): appendString(s, to: &out)
+    }
+  }
+}
+
+/// Writes all bytes to a file descriptor.
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+  bytes.withUnsafeBytes { buf in
+    var offset = 0
+    while offset < buf.count {
+      guard let base = buf.baseAddress else { return }
+      let n = write(fd, base + offset, buf.count - offset)
+      if n <= 0 {
+        if n < 0, errno == EINTR { continue }
+        return
+      }
+      offset += n
+    }
+  }
+}
+
+/// CONTRACT §5: one JSON object per line,
+/// `{"cycle":…,"time":…,"strategy":…,"symbol":…,"event":…,"price":…,"info":…}`.
+public final class JSONLinesWriter: DiffSink {
+  private let fd: Int32
+  private var buffer: [UInt8] = []
+
+  public init(fd: Int32 = 1) { self.fd = fd }
+
+  public func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
+    guard !diffs.isEmpty else { return }
+    buffer.removeAll(keepingCapacity: true)
+    for d in diffs { Self.append(d, cycle: cycle, time: time, to: &buffer) }
+    writeAll(fd, buffer)
+  }
+
+  static func append(_ d: ResolvedDiff, cycle: Int64, time: Int64, to out: inout [UInt8]) {
+    out.append(contentsOf: Array("{\"cycle\":".utf8))
+    out.append(contentsOf: Array(String(cycle).utf8))
+    out.append(contentsOf: Array(",\"time\":".utf8))
+    out.append(contentsOf: Array(String(time).utf8))
+    out.append(contentsOf: Array(",\"strategy\":".utf8))
+    JSONText.appendString(d.strategy, to: &out)
+    out.append(contentsOf: Array(",\"symbol\":".utf8))
+    JSONText.appendString(d.symbol, to: &out)
+    out.append(contentsOf: Array(d.isEnter ? ",\"event\":\"enter\"".utf8 : ",\"event\":\"exit\"".utf8))
+    out.append(contentsOf: Array(",\"price\":".utf8))
+    JSONText.appendNumber(d.price, to: &out)
+    if d.isEnter, let info = d.info {
+      out.append(contentsOf: Array(",\"info\":".utf8))
+      JSONText.appendInfo(info, to: &out)
+    }
+    out.append(contentsOf: Array("}\n".utf8))
+  }
+}
+
+/// Aligned, coloured lines for a terminal: time, ENTER/EXIT, strategy, symbol, price, info.
+public final class PrettyWriter: DiffSink {
+  private let fd: Int32
+  private let colour: Bool
+
+  public init(fd: Int32 = 1, colour: Bool) {
+    self.fd = fd
+    self.colour = colour
+  }
+
+  public func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
+    guard !diffs.isEmpty else { return }
+    var text = ""
+    let clock = Self.clock(time)
+    for d in diffs {
+      let event = d.isEnter ? "ENTER" : "EXIT "
+      let painted =
+        colour ? (d.isEnter ? "\u{1B}[32m\(event)\u{1B}[0m" : "\u{1B}[31m\(event)\u{1B}[0m") : event
+      var info = ""
+      if d.isEnter, let i = d.info {
+        switch i {
+        case .integer(let v): info = String(v)
+        case .number(let v): info = String(v)
+        case .string(let v): info = v
+        }
+      }
+      text += "\(clock)  \(painted)  \(Self.pad(d.strategy, 20))  \(Self.pad(d.symbol, 14))  "
+      text += "\(Self.padLeft(String(d.price), 16))  \(info)\n"
+    }
+    // Clear a status line the engine may have drawn on a shared terminal.
+    if colour { text = "\r\u{1B}[K" + text }
+    writeAll(fd, Array(text.utf8))
+  }
+
+  static func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : s + String(repeating: " ", count: width - s.count)
+  }
+
+  static func padLeft(_ s: String, _ width: Int) -> String {
+    s.count >= width ? s : String(repeating: " ", count: width - s.count) + s
+  }
+
+  /// `HH:MM:SS` (UTC) of a time in ms.
+  static func clock(_ ms: Int64) -> String {
+    let seconds = (ms / 1000) % 86_400
+    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))"
+  }
+}

@@ -1,0 +1,103 @@
+// The engine's settings and their sources.
+//
+// Each setting is resolved, first match wins, from:
+//   1. a command-line option (passed to `Settings.load` as `overrides`, keyed by key path),
+//   2. an environment variable (the key path upper-cased, dots as underscores:
+//      `tracking.mode` → `TRACKING_MODE`, `cycle_ms` → `CYCLE_MS`),
+//   3. the YAML config file (`config/engine.yaml` by default; nested mappings or dotted keys),
+//   4. the built-in default below.
+// Loading lives in Settings+Loading.swift (swift-configuration's ConfigReader does the lookup).
+
+import Foundation
+
+/// Which symbols each cycle reports.
+public enum TrackingMode: String, Sendable, CaseIterable {
+  /// Only the symbols that changed since the previous cycle.
+  case changed
+  /// Every tracked symbol.
+  case all
+}
+
+/// How results are written.
+public enum OutputFormat: String, Sendable, CaseIterable {
+  /// One JSON object per line.
+  case jsonl
+  /// Human-readable text.
+  case pretty
+  /// `pretty` on a terminal, `jsonl` otherwise.
+  case auto
+}
+
+/// The engine's settings. `Settings()` is the built-in defaults.
+public struct Settings: Sendable, Equatable {
+  /// `strategies`: directory of strategy scripts.
+  public var strategies: String = "Strategies"
+  /// `plugins`: directory of plugins.
+  public var plugins: String = "Plugins"
+  /// `feed`: `sim`, `replay:FILE` or `binance`.
+  public var feed: String = "sim"
+  /// `workers`: 0 = one per active processor (see `effectiveWorkers`), else 1...256.
+  public var workers: Int = 0
+  /// `output`: jsonl | pretty | auto.
+  public var output: OutputFormat = .auto
+  /// `cycle_ms`: cycle length in milliseconds, >= 1.
+  public var cycleMs: Int = 1000
+  /// `cycle_grace_ms`: extra time a cycle may take, in milliseconds, >= 0.
+  public var cycleGraceMs: Int = 250
+  /// `min_update_interval_ms`: minimum time between updates of one symbol, in milliseconds, >= 0.
+  public var minUpdateIntervalMs: Int = 100
+  /// `batch_threshold`: fraction (0...1) of changed symbols above which updates are batched.
+  public var batchThreshold: Double = 0.5
+  /// `batch_size`: symbols per batch, >= 1.
+  public var batchSize: Int = 20
+  /// `max_symbols`: 1...1_000_000.
+  public var maxSymbols: Int = 4096
+  /// `max_candles`: candles kept per symbol, 1...100_000.
+  public var maxCandles: Int = 500
+  /// `tracking.mode`: changed | all.
+  public var trackingMode: TrackingMode = .changed
+  /// `sim.symbols`: symbols the simulator generates, 1...max_symbols.
+  public var simSymbols: Int = 500
+  /// `sim.seed`: the simulator's random seed.
+  public var simSeed: UInt64 = 42
+  /// `speed`: replay/simulation speed multiplier (> 0), or nil (`"max"`) = as fast as possible.
+  public var speed: Double? = 1
+  /// `strict`: strict mode.
+  public var strict: Bool = false
+  /// `debug_updates`: debug output for every update.
+  public var debugUpdates: Bool = false
+
+  public init() {}
+}
+
+/// A setting that could not be loaded: one line naming the source and the key,
+/// e.g. `config/engine.yaml: tracking.mode: expected "changed" or "all", got "sometimes"`.
+public struct SettingsError: Error, CustomStringConvertible, Sendable, Equatable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+extension Settings {
+  /// Every key path, in the order of the fields above (and of config/engine.yaml).
+  public static let keys: [String] = [
+    "strategies", "plugins", "feed", "workers", "output",
+    "cycle_ms", "cycle_grace_ms", "min_update_interval_ms",
+    "batch_threshold", "batch_size", "max_symbols", "max_candles",
+    "tracking.mode", "sim.symbols", "sim.seed", "speed", "strict", "debug_updates",
+  ]
+
+  /// The config file used when no `--config` is given (relative to the working directory).
+  public static let defaultConfigPath = "config/engine.yaml"
+
+  /// The environment variable read for a key path: upper-cased, dots as underscores
+  /// (`tracking.mode` → `TRACKING_MODE`). This is what swift-configuration's
+  /// `EnvironmentVariablesProvider` looks up for the snake_case keys used here.
+  public static func environmentVariableName(forKey key: String) -> String {
+    String(key.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+  }
+
+  /// `workers`, with 0 replaced by the number of active processors.
+  public var effectiveWorkers: Int {
+    workers == 0 ? max(1, ProcessInfo.processInfo.activeProcessorCount) : workers
+  }
+}

@@ -1,0 +1,399 @@
+import CLua
+import LuaKit
+import Tracking
+
+/// One worker's Lua state with every strategy compiled into it, and the symbol views.
+///
+/// Owned by exactly one thread for its whole life (the worker's), never shared.
+///
+/// How market data reaches Lua (the hot path): each symbol gets a persistent data table,
+/// refreshed in place only when the store's version of the symbol moved, and a read-only
+/// proxy whose `__index` *is* that table, so `s.price` is a plain table lookup in the VM
+/// with no C call. Kline series are userdata views whose `__index` reads the store's
+/// contiguous columns directly: nothing is copied into Lua.
+///
+/// Host-side Lua API calls outside `lua_pcall` (refreshing views) only push numbers into
+/// pre-created tables and create small views; they raise only on out-of-memory, which the
+/// engine does not cap for host work.
+final class StrategyRuntime {
+  struct Compiled {
+    var info: StrategyInfo
+    var filterRef: Int32
+    /// Interval index in the store for each timeframe, once the interval is known.
+    var intervalIndices: [Int?]
+  }
+
+  let state: SandboxedState
+  let store: MarketStore
+  let budget: Int32
+  private(set) var strategies: [Compiled] = []
+  private var L: OpaquePointer { state.lua.L }
+
+  private var proxyRefs: [Int32] = []
+  private var dataRefs: [Int32] = []
+  private var klinesRefs: [Int32] = []
+  private var viewVersions: [UInt64] = []
+  private var builtIntervals: [UInt32] = []
+  private var seriesMetaRef: Int32 = 0
+  private var columnMetaRef: Int32 = 0
+  private var validatorRef: Int32 = 0
+
+  init(store: MarketStore, budget: Int) throws(EngineError) {
+    self.store = store
+    self.budget = Int32(clamping: budget)
+    do {
+      state = try SandboxedState()
+      try setUpMetatables()
+    } catch {
+      throw EngineError("cannot set up the Lua state: \(error.message)")
+    }
+  }
+
+  // MARK: Strategies
+
+  /// Compiles `source` into this state. On failure, the message is `path:line: message`.
+  func compile(_ source: StrategySource) throws(EngineError) -> Compiled {
+    let lua = state.lua
+    let top = lua.top
+    defer { lua.top = top }
+    do {
+      try state.runChunk(source.source, path: source.path, id: source.id)
+      lua.push(ref: validatorRef)
+      clua_insert(L, -2)
+      try lua.protectedCall(arguments: 1, results: LUA_MULTRET)
+    } catch {
+      let message = error.message
+      throw EngineError(
+        message.hasPrefix(source.path) ? message : "\(source.path): \(message)")
+    }
+    // Stack: filter, min_candles (or nil), description (or nil), timeframes...
+    let results = lua.top - top
+    var timeframes: [String] = []
+    if results > 3 {
+      for i in 4...results { timeframes.append(lua.string(at: top + i) ?? "") }
+    }
+    var isNumber: Int32 = 0
+    let minCandlesValue = clua_tointeger(L, top + 2, &isNumber)
+    let minCandles = isNumber != 0 ? Int(minCandlesValue) : (timeframes.isEmpty ? 0 : 1)
+    let description = lua_type(L, top + 3) == LUA_TSTRING ? lua.string(at: top + 3) : nil
+    lua_pushvalue(L, top + 1)
+    let filterRef = lua.ref()
+    let info = StrategyInfo(
+      id: source.id, path: source.path, description: description, timeframes: timeframes,
+      minCandles: minCandles)
+    return Compiled(
+      info: info, filterRef: filterRef,
+      intervalIndices: timeframes.map { store.knownIntervalIndex($0) })
+  }
+
+  /// Replaces the whole strategy list (ordered by id).
+  func install(_ compiled: [Compiled]) {
+    for old in strategies { state.lua.unref(old.filterRef) }
+    strategies = compiled
+  }
+
+  func insert(_ compiled: Compiled, at index: Int) { strategies.insert(compiled, at: index) }
+
+  func replace(at index: Int, with compiled: Compiled) {
+    state.lua.unref(strategies[index].filterRef)
+    strategies[index] = compiled
+  }
+
+  func remove(at index: Int) {
+    state.lua.unref(strategies[index].filterRef)
+    strategies.remove(at: index)
+  }
+
+  // MARK: Evaluation
+
+  /// The result of one filter call.
+  enum Outcome {
+    case match(DiffInfo?)
+    case noMatch
+    case notEvaluable
+    case failed(String)
+  }
+
+  /// Whether `symbol` has the data `strategy` needs (a ticker, and `min_candles` candles in
+  /// every declared timeframe).
+  @inline(__always)
+  func isEvaluable(_ strategy: Int, symbol: Int32) -> Bool {
+    let minCandles = strategies[strategy].info.minCandles
+    guard minCandles > 0 else { return true }
+    for t in strategies[strategy].intervalIndices.indices {
+      var interval = strategies[strategy].intervalIndices[t]
+      if interval == nil {
+        interval = store.knownIntervalIndex(strategies[strategy].info.timeframes[t])
+        strategies[strategy].intervalIndices[t] = interval
+      }
+      guard let iv = interval, store.candleCount(symbol, interval: iv) >= minCandles else {
+        return false
+      }
+    }
+    return true
+  }
+
+  /// Refreshes the view of `symbol` (if its data changed) and returns nothing; call before
+  /// evaluating strategies on it.
+  func prepareView(_ symbol: Int32) {
+    let s = Int(symbol)
+    if s >= proxyRefs.count { createViews(upTo: s) }
+    if proxyRefs[s] == LUA_NOREF { createView(symbol) }
+    let version = store.versions[s]
+    if viewVersions[s] == version { return }
+    viewVersions[s] = version
+    refresh(symbol)
+  }
+
+  /// Calls `strategy`'s filter on `symbol` (whose view must be prepared).
+  @inline(__always)
+  func evaluate(_ strategy: Int, symbol: Int32) -> Outcome {
+    guard isEvaluable(strategy, symbol: symbol) else { return .notEvaluable }
+    let lua = state.lua
+    let top = lua.top
+    lua.push(ref: strategies[strategy].filterRef)
+    lua.push(ref: proxyRefs[Int(symbol)])
+    clua_setbudget(L, budget)
+    let status = lua.rawProtectedCall(arguments: 1, results: 2)
+    clua_setbudget(L, 0)
+    defer { lua.top = top }
+    guard status == LUA_OK else {
+      return .failed(lua.string(at: -1) ?? "error object is not a string")
+    }
+    guard lua_toboolean(L, -2) != 0 else { return .noMatch }
+    switch lua_type(L, -1) {
+    case LUA_TNUMBER:
+      if lua_isinteger(L, -1) != 0 {
+        return .match(.integer(Int64(lua_tointegerx(L, -1, nil))))
+      }
+      return .match(.number(lua_tonumberx(L, -1, nil)))
+    case LUA_TSTRING:
+      return .match(lua.string(at: -1).map(DiffInfo.string))
+    default:
+      return .match(nil)
+    }
+  }
+
+  var memoryInUse: Int { state.lua.memoryInUse }
+
+  // MARK: Views
+
+  private func createViews(upTo s: Int) {
+    let n = s + 1 - proxyRefs.count
+    proxyRefs.append(contentsOf: repeatElement(LUA_NOREF, count: n))
+    dataRefs.append(contentsOf: repeatElement(LUA_NOREF, count: n))
+    klinesRefs.append(contentsOf: repeatElement(LUA_NOREF, count: n))
+    viewVersions.append(contentsOf: repeatElement(.max, count: n))
+    builtIntervals.append(contentsOf: repeatElement(0, count: n))
+  }
+
+  private func createView(_ symbol: Int32) {
+    let lua = state.lua
+    let s = Int(symbol)
+    lua_createtable(L, 0, 16)
+    lua_pushstring(L, store.symbols.name(at: symbol))
+    lua_setfield(L, -2, "symbol")
+    lua_createtable(L, 0, 4)
+    lua_pushvalue(L, -1)
+    klinesRefs[s] = lua.ref()
+    // Both proxies are made by the sandbox's `readonly` (protected call; cannot fail here
+    // but for memory, reported as a missing view).
+    do {
+      try state.makeReadonly(name: "klines")
+      lua_setfield(L, -2, "klines")
+      lua_pushvalue(L, -1)
+      dataRefs[s] = lua.ref()
+      try state.makeReadonly(name: "symbol view")
+      proxyRefs[s] = lua.ref()
+    } catch {
+      lua.top = 0
+      StandardError.line("cannot create the view of \(store.symbols.name(at: symbol)): \(error)")
+    }
+  }
+
+  private func refresh(_ symbol: Int32) {
+    let lua = state.lua
+    let s = Int(symbol)
+    lua.push(ref: dataRefs[s])
+    let t = store.ticker(symbol)
+    if t.hasTicker {
+      let f = t.fields
+      setNumber(f.price, "price")
+      setNumber(f.open, "open")
+      setNumber(f.high, "high")
+      setNumber(f.low, "low")
+      setNumber(f.volume, "volume")
+      setNumber(f.quoteVolume, "quote_volume")
+      setNumber(f.change, "change")
+      setNumber(f.changePct, "change_pct")
+      setNumber(f.vwap, "vwap")
+      setNumber(f.bid, "bid")
+      setNumber(f.ask, "ask")
+      lua_pushinteger(L, lua_Integer(t.time))
+      lua_setfield(L, -2, "time")
+    }
+    clua_pop(L, 1)
+    let intervals = store.intervals.count
+    if builtIntervals[s].nonzeroBitCount < intervals {
+      for iv in 0..<intervals where builtIntervals[s] & (1 << UInt32(iv)) == 0 {
+        guard store.candleCount(symbol, interval: iv) > 0 else { continue }
+        builtIntervals[s] |= 1 << UInt32(iv)
+        lua.push(ref: klinesRefs[s])
+        pushSeriesView(symbol: symbol, interval: iv)
+        lua_setfield(L, -2, store.intervals[iv])
+        clua_pop(L, 1)
+      }
+    }
+  }
+
+  @inline(__always)
+  private func setNumber(_ value: Double, _ key: UnsafePointer<CChar>) {
+    if value.isNaN { lua_pushnil(L) } else { lua_pushnumber(L, value) }
+    lua_setfield(L, -2, key)
+  }
+
+  /// Payload of a series or column userdata.
+  struct ViewPayload {
+    var symbol: Int32
+    var interval: Int32
+    var column: Int32
+  }
+
+  private static let columnNames: [(String, KlineSeries.Column)] = [
+    ("open", .open), ("high", .high), ("low", .low), ("close", .close), ("volume", .volume),
+    ("time", .time),
+  ]
+
+  private func pushSeriesView(symbol: Int32, interval: Int) {
+    let series = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, Int32(Self.columnNames.count))
+    series?.storeBytes(
+      of: ViewPayload(symbol: symbol, interval: Int32(interval), column: -1), as: ViewPayload.self)
+    state.lua.push(ref: seriesMetaRef)
+    lua_setmetatable(L, -2)
+    for (n, (_, column)) in Self.columnNames.enumerated() {
+      let ud = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
+      ud?.storeBytes(
+        of: ViewPayload(symbol: symbol, interval: Int32(interval), column: Int32(column.rawValue)),
+        as: ViewPayload.self)
+      state.lua.push(ref: columnMetaRef)
+      lua_setmetatable(L, -2)
+      lua_setiuservalue(L, -2, Int32(n + 1))
+    }
+  }
+
+  private func setUpMetatables() throws(LuaError) {
+    let lua = state.lua
+    let storePointer = Unmanaged.passUnretained(store).toOpaque()
+
+    func makeMeta(index: clua_SwiftFunction, length: clua_SwiftFunction, name: String) -> Int32 {
+      lua_createtable(L, 0, 4)
+      lua_pushlightuserdata(L, storePointer)
+      lua.push(index, upvalues: 1)
+      lua_setfield(L, -2, "__index")
+      lua_pushlightuserdata(L, storePointer)
+      lua.push(length, upvalues: 1)
+      lua_setfield(L, -2, "__len")
+      lua_pushstring(L, name)
+      lua.push(Self.readOnlyError, upvalues: 1)
+      lua_setfield(L, -2, "__newindex")
+      lua_pushboolean(L, 0)
+      lua_setfield(L, -2, "__metatable")
+      return lua.ref()
+    }
+    seriesMetaRef = makeMeta(index: Self.seriesIndex, length: Self.seriesLength, name: "kline series")
+    columnMetaRef = makeMeta(index: Self.columnIndex, length: Self.seriesLength, name: "kline column")
+
+    try lua.load(Self.validator, chunkName: "=strategy table")
+    try lua.protectedCall(arguments: 0, results: 1)
+    validatorRef = lua.ref()
+  }
+
+  /// Checks the table a strategy returned; returns filter, min_candles, description,
+  /// timeframes... Runs in a protected call: a hostile table cannot crash the host.
+  private static let validator = #"""
+    local type, rawget, ipairs, error, mtype, unpack = type, rawget, ipairs, error, math.type, table.unpack
+    return function(t)
+      if type(t) ~= "table" then
+        error("strategy must return a table, got " .. type(t), 0)
+      end
+      local f = rawget(t, "filter")
+      if type(f) ~= "function" then
+        error("strategy table needs a 'filter' function, got " .. type(f), 0)
+      end
+      local tf, list = rawget(t, "timeframes"), {}
+      if tf ~= nil then
+        if type(tf) ~= "table" then error("'timeframes' must be a list of interval names like {\"1m\"}", 0) end
+        for i, v in ipairs(tf) do
+          if type(v) ~= "string" or v == "" then error("'timeframes'[" .. i .. "] must be an interval name like \"1m\"", 0) end
+          list[#list + 1] = v
+        end
+      end
+      local mc = rawget(t, "min_candles")
+      if mc ~= nil then
+        if type(mc) ~= "number" or mc < 0 or mc ~= mc // 1 or mc > 1e9 then
+          error("'min_candles' must be a non-negative integer", 0)
+        end
+        mc = mc // 1
+        if mtype(mc) == "float" then mc = math.tointeger(mc) end
+      end
+      local d = rawget(t, "description")
+      if d ~= nil and type(d) ~= "string" then error("'description' must be a string", 0) end
+      return f, mc, d, unpack(list)
+    end
+    """#
+
+  // MARK: Metamethods (called from Lua through the trampoline; never raise directly)
+
+  @inline(__always)
+  private static func payload(_ L: OpaquePointer?) -> ViewPayload? {
+    lua_touserdata(L, 1)?.load(as: ViewPayload.self)
+  }
+
+  @inline(__always)
+  private static func store(_ L: OpaquePointer?) -> MarketStore? {
+    guard let p = lua_touserdata(L, clua_upvalueindex(2)) else { return nil }
+    return Unmanaged<MarketStore>.fromOpaque(p).takeUnretainedValue()
+  }
+
+  static let seriesIndex: clua_SwiftFunction = { L in
+    var length = 0
+    guard lua_type(L, 2) == LUA_TSTRING, let key = lua_tolstring(L, 2, &length) else {
+      lua_pushnil(L)
+      return 1
+    }
+    let bytes = UnsafeRawBufferPointer(start: key, count: length)
+    for (n, (name, _)) in columnNames.enumerated() where name.utf8.elementsEqual(bytes) {
+      lua_getiuservalue(L, 1, Int32(n + 1))
+      return 1
+    }
+    lua_pushnil(L)
+    return 1
+  }
+
+  static let seriesLength: clua_SwiftFunction = { L in
+    guard let p = payload(L), let store = store(L) else { return 0 }
+    lua_pushinteger(L, lua_Integer(store.candleCount(p.symbol, interval: Int(p.interval))))
+    return 1
+  }
+
+  static let columnIndex: clua_SwiftFunction = { L in
+    var isInteger: Int32 = 0
+    let i = Int(clua_tointeger(L, 2, &isInteger))
+    guard isInteger != 0, let p = payload(L), let store = store(L),
+      let series = store.series(p.symbol, interval: Int(p.interval)),
+      i >= 1, i <= series.count,
+      let column = KlineSeries.Column(rawValue: Int(p.column))
+    else {
+      lua_pushnil(L)
+      return 1
+    }
+    lua_pushnumber(L, series.value(column, at: i - 1))
+    return 1
+  }
+
+  static let readOnlyError: clua_SwiftFunction = { L in
+    let name = lua_tolstring(L, clua_upvalueindex(2), nil).map { String(cString: $0) } ?? "view"
+    lua_pushstring(L, "attempt to modify a read-only \(name)")
+    return -1
+  }
+}

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+import Foundation
+
+/// A strategy file as read from disk: `DIR/NAME.lua`, id `NAME`.
+public struct StrategySource: Sendable, Equatable {
+  public var id: String
+  public var path: String
+  public var source: String
+
+  public init(id: String, path: String, source: String) {
+    self.id = id
+    self.path = path
+    self.source = source
+  }
+
+  /// Every `*.lua` file of `directory`, sorted by id in byte order (the diff order).
+  public static func loadAll(from directory: String) throws(EngineError) -> [StrategySource] {
+    let names: [String]
+    do {
+      names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    } catch {
+      throw EngineError("\(directory): cannot read the strategies directory")
+    }
+    var result: [StrategySource] = []
+    for name in names where name.hasSuffix(".lua") && !name.hasPrefix(".") {
+      let id = String(name.dropLast(4))
+      let path = directory.hasSuffix("/") ? directory + name : directory + "/" + name
+      guard let data = FileManager.default.contents(atPath: path) else {
+        throw EngineError("\(path): cannot read file")
+      }
+      result.append(
+        StrategySource(id: id, path: path, source: String(decoding: data, as: UTF8.self)))
+    }
+    result.sort { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }
+    return result
+  }
+}
+
+/// What the engine learned from a strategy's returned table.
+public struct StrategyInfo: Sendable, Equatable {
+  public var id: String
+  public var path: String
+  public var description: String?
+  public var timeframes: [String]
+  public var minCandles: Int
+}
+
+/// A user-facing error: one line naming the place.
+public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Engine
+import Foundation
+import LuaKit
+
+@main
+struct EngineCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "engine",
+    abstract: "Runs Lua strategy filters over live market data and prints change-only diffs.",
+    discussion: """
+      Without a subcommand the engine runs live (default feed: the built-in simulator) until
+      SIGINT/SIGTERM, printing one JSON line per symbol entering or leaving a strategy's match
+      set. Settings resolve in this order: command-line option, environment variable (key path
+      upper-cased, dots as underscores, e.g. TRACKING_MODE), config file, built-in default.
+      """,
+    subcommands: [RunCommand.self, ReplayCommand.self, CheckCommand.self],
+    defaultSubcommand: RunCommand.self
+  )
+
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      if code == .success { exit(withError: error) }
+      if let failure = error as? EngineFailure {
+        StandardError.line("engine: \(failure.message)")
+        Foundation.exit(failure.code)
+      }
+      StandardError.line("engine: \(message(for: error)) (see 'engine --help')")
+      Foundation.exit(code.rawValue)
+    }
+  }
+}
+
+/// A failure already explained in one line; exits with `code`.
+struct EngineFailure: Error {
+  var message: String
+  var code: Int32 = 1
+}

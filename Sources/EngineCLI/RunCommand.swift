@@ -1,0 +1,81 @@
+import ArgumentParser
+import Engine
+import Feeds
+import Foundation
+import LuaKit
+
+/// `engine [--strategies DIR] [--feed sim|replay:FILE|binance]`: the live engine.
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Run the engine live until SIGINT/SIGTERM (the default command).")
+
+  @OptionGroup var common: CommonOptions
+
+  @Option(help: "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed, default: sim]")
+  var feed: String?
+
+  @Option(help: "Replay and simulator pace: a factor of real time, or max. [speed, default: 1]")
+  var speed: String?
+
+  @Option(help: "Simulator: number of symbols. [sim.symbols, default: 500]")
+  var symbols: String?
+
+  @Option(help: "Simulator: random seed (the same seed gives the same market). [sim.seed, default: 42]")
+  var seed: String?
+
+  @Flag(help: "Replay: stop at the first malformed line instead of skipping it. [strict]")
+  var strict = false
+
+  func run() throws {
+    var overrides = common.overrides
+    overrides["feed"] = feed
+    overrides["speed"] = speed
+    overrides["sim.symbols"] = symbols
+    overrides["sim.seed"] = seed
+    if strict { overrides["strict"] = "true" }
+    let settings = try Session.settings(overrides: overrides, configPath: common.config)
+    if settings.feed == "binance" {
+      throw EngineFailure(
+        message: "feed binance: the Binance WebSocket feed is not available in this build yet; use --feed sim or --feed replay:FILE",
+        code: 2)
+    }
+    try Session.run(
+      settings: settings, live: true, summary: settings.feed.hasPrefix("replay:"),
+      overrides: overrides.compactMapValues { $0 }, configPath: common.config)
+  }
+}
+
+/// `engine replay FILE`: deterministic, as fast as possible, summary on stderr.
+struct ReplayCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "replay",
+    abstract: "Replay a recorded file as fast as possible and exit; prints a summary on stderr.",
+    discussion: """
+      Cycles close on event time only, so the output is the same bytes whatever --workers,
+      --tracking and batch mode. Malformed lines are skipped, counted and reported with their
+      line numbers (--strict stops at the first one).
+      """)
+
+  @Argument(help: "A file of Binance messages, one JSON message per line.")
+  var file: String
+
+  @OptionGroup var common: CommonOptions
+
+  @Flag(help: "Stop at the first malformed line, naming it (exit 1). [strict]")
+  var strict = false
+
+  func run() throws {
+    var overrides = common.overrides
+    overrides["feed"] = "replay:" + file
+    overrides["speed"] = "max"
+    if strict { overrides["strict"] = "true" }
+    let settings = try Session.settings(overrides: overrides, configPath: common.config)
+    guard FileManager.default.isReadableFile(atPath: file) else {
+      throw EngineFailure(message: "\(file): cannot read the replay file")
+    }
+    try Session.run(
+      settings: settings, live: false, summary: true, overrides: overrides.compactMapValues { $0 },
+      configPath: common.config)
+  }
+}

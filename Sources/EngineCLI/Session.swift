@@ -1,0 +1,134 @@
+import Dispatch
+import Engine
+import Feeds
+import Foundation
+import LuaKit
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Wiring shared by the commands: settings, feed, output, signals, status line, summary.
+enum Session {
+  static func settings(overrides: [String: String], configPath: String?) throws -> Settings {
+    do {
+      return try Settings.load(
+        overrides: overrides.compactMapValues { $0 }, configPath: configPath,
+        environment: ProcessInfo.processInfo.environment)
+    } catch {
+      throw EngineFailure(message: error.description, code: 2)
+    }
+  }
+
+  static func feed(for settings: Settings, live: Bool) throws -> Feed {
+    if settings.feed == "sim" {
+      let start = Int64(Date().timeIntervalSince1970 * 1000) / Int64(settings.cycleMs) * Int64(settings.cycleMs)
+      let config = SimulatorConfig(
+        symbols: settings.simSymbols, seed: settings.simSeed, cycleMs: Int64(settings.cycleMs),
+        startTime: start)
+      return SimFeed(config: config, speed: settings.speed)
+    }
+    if settings.feed.hasPrefix("replay:") {
+      let path = String(settings.feed.dropFirst("replay:".count))
+      guard FileManager.default.isReadableFile(atPath: path) else {
+        throw EngineFailure(message: "feed \(settings.feed): cannot read \(path)", code: 2)
+      }
+      return ReplayFeed(path: path, speed: live ? settings.speed : nil, strict: settings.strict)
+    }
+    throw EngineFailure(message: "feed \(settings.feed): unknown feed", code: 2)
+  }
+
+  /// Runs the engine. `overrides`/`configPath` are what the settings came from: a live run
+  /// watches the config file and applies a new `tracking.mode` at the next cycle.
+  static func run(
+    settings: Settings, live: Bool, summary printSummary: Bool, overrides: [String: String],
+    configPath: String?
+  ) throws {
+    let stdoutIsTerminal = isatty(1) == 1
+    let pretty = settings.output == .pretty || (settings.output == .auto && stdoutIsTerminal)
+    let sink: DiffSink = pretty ? PrettyWriter(colour: stdoutIsTerminal) : JSONLinesWriter()
+    let sources: [StrategySource]
+    do {
+      sources = try StrategySource.loadAll(from: settings.strategies)
+    } catch {
+      throw EngineFailure(message: error.description, code: 2)
+    }
+    if sources.isEmpty {
+      StandardError.line("engine: no strategies (*.lua) in \(settings.strategies); running anyway")
+    }
+    let feed = try self.feed(for: settings, live: live)
+    let engine = CycleEngine(settings: settings, sink: sink, live: live)
+    do {
+      try engine.start(strategies: sources)
+    } catch {
+      throw EngineFailure(message: error.description, code: 2)
+    }
+    if pretty, isatty(2) == 1 {
+      engine.onCycle = { status in
+        let t = status.totals
+        let efficiency = (t.skippedShare * 1000).rounded() / 10
+        StandardError.write(
+          "\r\u{1B}[K\u{1B}[2mcycle \(t.cycles) | changed \(status.changedSymbols)/\(status.knownSymbols) | evaluated \(status.evaluatedSymbols)\(status.batchMode ? " (batch)" : "") | filter calls \(t.filterCalls) | efficiency \(efficiency)% skipped | diffs \(t.diffs)\u{1B}[0m"
+        )
+      }
+    }
+    let signals = installSignalHandlers(engine: engine)
+    let watcher: SettingsWatcher? =
+      live
+      ? SettingsWatcher(
+        overrides: overrides.compactMapValues { $0 }, configPath: configPath,
+        environment: ProcessInfo.processInfo.environment, initial: settings
+      ) { [engine] new in
+        if new.trackingMode != engine.trackingMode {
+          engine.trackingMode = new.trackingMode
+          StandardError.line("config: tracking.mode is now \(new.trackingMode.rawValue) (from the next cycle)")
+        } else {
+          StandardError.line("config: changed; only tracking.mode applies without a restart")
+        }
+      } : nil
+    watcher?.start()
+    defer {
+      watcher?.stop()
+      for s in signals { s.cancel() }
+    }
+    if !live || settings.feed.hasPrefix("replay:") {
+      StandardError.line(
+        "engine: \(sources.count) strategies, \(engine.workerCount) workers, tracking \(settings.trackingMode.rawValue), feed \(settings.feed)")
+    } else {
+      StandardError.line(
+        "engine: \(sources.count) strategies (\(sources.map(\.id).joined(separator: ", "))), \(engine.workerCount) workers, tracking \(settings.trackingMode.rawValue), feed \(settings.feed); Ctrl-C stops"
+      )
+    }
+    let result: RunSummary
+    do {
+      result = try engine.run(feed: feed)
+    } catch {
+      if settings.debugUpdates { StandardError.write(engine.ring.dump()) }
+      throw EngineFailure(message: error.description, code: 1)
+    }
+    if pretty, isatty(2) == 1 { StandardError.write("\n") }
+    if settings.debugUpdates { StandardError.write(engine.ring.dump()) }
+    if printSummary { StandardError.write(result.text) }
+  }
+
+  /// SIGINT/SIGTERM stop the engine cleanly (exit 0); SIGUSR1 prints the update ring.
+  static func installSignalHandlers(engine: CycleEngine) -> [DispatchSourceSignal] {
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM] {
+      signal(sig, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+      source.setEventHandler { engine.requestStop() }
+      source.resume()
+      sources.append(source)
+    }
+    signal(SIGUSR1, SIG_IGN)
+    let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
+    usr1.setEventHandler {
+      StandardError.write(
+        engine.ring.isEnabled ? engine.ring.dump() : "update ring is off (start with --debug-updates)\n")
+    }
+    usr1.resume()
+    sources.append(usr1)
+    return sources
+  }
+}

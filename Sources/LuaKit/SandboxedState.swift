@@ -1,0 +1,47 @@
+import CLua
+
+/// A Lua state with the sandbox installed, ready to run strategy chunks.
+/// Owned by one thread for its whole life, like ``LuaState``.
+public final class SandboxedState {
+  public let lua: LuaState
+  private let newEnvRef: Int32
+  private let addGlobalRef: Int32
+  private let readonlyRef: Int32
+
+  public init() throws(LuaError) {
+    lua = try LuaState()
+    (newEnvRef, addGlobalRef, readonlyRef) = try Sandbox.install(in: lua)
+  }
+
+  /// Compiles `source` (text only), runs it once in a fresh environment of its own and leaves
+  /// its first return value on the stack. Errors carry `path:line:`.
+  public func runChunk(_ source: String, path: String, id: String) throws(LuaError) {
+    let L = lua.L
+    try lua.load(source, path: path)
+    lua.push(ref: newEnvRef)
+    lua_pushstring(L, id)
+    try lua.protectedCall(arguments: 1, results: 1)
+    // The chunk's first upvalue is its _ENV.
+    if lua_setupvalue(L, -2, 1) == nil { clua_pop(L, 1) }
+    try lua.protectedCall(arguments: 0, results: 1)
+  }
+
+  /// Makes the value on top of the stack a global visible (read-only) to every strategy
+  /// loaded afterwards or before. Pops it.
+  public func addGlobal(_ name: String) throws(LuaError) {
+    lua.push(ref: addGlobalRef)
+    lua_pushstring(lua.L, name)
+    clua_insert(lua.L, -3)
+    clua_insert(lua.L, -3)
+    // stack: add_global, name, value
+    try lua.protectedCall(arguments: 2, results: 0)
+  }
+
+  /// Replaces the table on top of the stack with a read-only proxy of it.
+  public func makeReadonly(name: String) throws(LuaError) {
+    lua.push(ref: readonlyRef)
+    clua_insert(lua.L, -2)
+    lua_pushstring(lua.L, name)
+    try lua.protectedCall(arguments: 2, results: 1)
+  }
+}

@@ -1,0 +1,102 @@
+/// The candles of one symbol in one interval, oldest first, at most `limit` of them.
+///
+/// Columns are contiguous arrays of `Double` so that readers (Lua series views, native
+/// indicators) index them without copying. Storage holds up to `2 × limit` slots: appending
+/// past the end first grows the buffer, and once at full size slides the live window back to
+/// the start, so an append costs O(1) amortised and the window stays contiguous.
+public final class KlineSeries {
+  /// Column order in storage.
+  public enum Column: Int, CaseIterable, Sendable {
+    case time = 0, open, high, low, close, volume
+  }
+  static let columnCount = Column.allCases.count
+
+  public let limit: Int
+  public private(set) var count = 0
+  private var start = 0
+  private var slots: Int
+  private var storage: UnsafeMutablePointer<Double>
+
+  public init(limit: Int) {
+    self.limit = max(1, limit)
+    slots = min(2 * self.limit, 64)
+    storage = .allocate(capacity: slots * Self.columnCount)
+  }
+
+  deinit { storage.deallocate() }
+
+  /// Open time of the newest candle, or nil when empty.
+  public var newestOpenTime: Int64? {
+    count == 0 ? nil : Int64(storage[Column.time.rawValue * slots + start + count - 1])
+  }
+
+  /// Pointer to the first (oldest) value of `column`; valid until the next mutation.
+  @inline(__always)
+  public func values(_ column: Column) -> UnsafePointer<Double> {
+    UnsafePointer(storage + column.rawValue * slots + start)
+  }
+
+  @inline(__always)
+  public func value(_ column: Column, at index: Int) -> Double {
+    storage[column.rawValue * slots + start + index]
+  }
+
+  public enum Outcome: Sendable { case replaced, appended, ignored }
+
+  /// Applies a candle: same open time as the newest replaces it, a later one appends
+  /// (dropping the oldest past `limit`), an earlier one is ignored.
+  public func apply(
+    openTime: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double
+  ) -> Outcome {
+    let outcome: Outcome
+    if let newest = newestOpenTime {
+      if openTime == newest {
+        outcome = .replaced
+      } else if openTime > newest {
+        outcome = .appended
+      } else {
+        return .ignored
+      }
+    } else {
+      outcome = .appended
+    }
+    if outcome == .appended {
+      if count == limit {
+        start += 1
+        count -= 1
+      }
+      if start + count == slots { makeRoom() }
+      count += 1
+    }
+    let i = start + count - 1
+    storage[Column.time.rawValue * slots + i] = Double(openTime)
+    storage[Column.open.rawValue * slots + i] = open
+    storage[Column.high.rawValue * slots + i] = high
+    storage[Column.low.rawValue * slots + i] = low
+    storage[Column.close.rawValue * slots + i] = close
+    storage[Column.volume.rawValue * slots + i] = volume
+    return outcome
+  }
+
+  /// Grows the buffer (up to 2 × limit slots) or slides the window back to slot 0.
+  private func makeRoom() {
+    let newSlots = min(2 * limit, slots * 2)
+    if newSlots > slots {
+      let bigger = UnsafeMutablePointer<Double>.allocate(capacity: newSlots * Self.columnCount)
+      for c in 0..<Self.columnCount {
+        (bigger + c * newSlots).update(from: storage + c * slots + start, count: count)
+      }
+      storage.deallocate()
+      storage = bigger
+      slots = newSlots
+    } else {
+      for c in 0..<Self.columnCount {
+        let base = storage + c * slots
+        // copyMemory is memmove: safe even if the windows overlap.
+        UnsafeMutableRawPointer(base).copyMemory(
+          from: base + start, byteCount: count * MemoryLayout<Double>.stride)
+      }
+    }
+    start = 0
+  }
+}

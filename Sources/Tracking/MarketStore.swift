@@ -1,0 +1,161 @@
+/// The latest market state of every symbol: ticker fields and kline series per interval.
+///
+/// Concurrency design ("single writer between cycles"): only the cycle thread writes, through
+/// ``apply(_:)``, and only while no worker is evaluating. Workers read while the cycle thread
+/// waits for them; the hand-off in both directions goes through a mutex (the worker pool's
+/// dispatch and completion), which orders every write before every read of the same cycle.
+/// A reader therefore never sees half of one tick and half of the next; the stress test in
+/// `TrackingTests` drives a writer and readers on real threads through ``CyclePhaseLock``.
+public final class MarketStore: @unchecked Sendable {
+  // safe: mutation happens only on the cycle thread while holding the write phase of
+  // `phase`; reads happen only while holding its read phase (see the type's comment).
+
+  /// Per-symbol ticker state. `time` is `E` of the latest ticker; `hasTicker` is false until
+  /// the first ticker arrives.
+  public struct Ticker: Sendable {
+    public var fields = TickerFields()
+    public var time: Int64 = 0
+    public var hasTicker = false
+  }
+
+  public static let maxIntervals = 16
+
+  public let maxCandles: Int
+  public let phase = CyclePhaseLock()
+  public private(set) var symbols: SymbolTable
+  public private(set) var intervals: [String] = []
+  private var tickers: [Ticker]
+  /// Changes of each symbol's data, bumped on every applied event (lets views skip refreshes).
+  public private(set) var versions: [UInt64]
+  private var series: [KlineSeries?]
+
+  /// Counters of what ``apply(_:)`` did.
+  public private(set) var eventsApplied = 0
+  public private(set) var klinesIgnored = 0
+  public private(set) var symbolsRejected = 0
+
+  public init(maxSymbols: Int, maxCandles: Int) {
+    self.maxCandles = maxCandles
+    symbols = SymbolTable(capacity: maxSymbols)
+    tickers = []
+    versions = []
+    series = []
+  }
+
+  public enum ApplyError: Error, Equatable, CustomStringConvertible, Sendable {
+    case tooManySymbols(String, capacity: Int)
+    case tooManyIntervals(String)
+    public var description: String {
+      switch self {
+      case .tooManySymbols(let s, let c):
+        "symbol \(s) not tracked: max_symbols (\(c)) reached"
+      case .tooManyIntervals(let i):
+        "kline interval \(i) not tracked: at most \(MarketStore.maxIntervals) intervals"
+      }
+    }
+  }
+
+  public enum Applied: Sendable, Equatable {
+    /// The event changed the symbol at this index.
+    case changed(Int32)
+    /// A kline older than the newest candle: counted, not applied.
+    case ignored
+  }
+
+  /// Index of an interval name, interning it.
+  public func intervalIndex(_ name: String) -> Int? {
+    if let i = intervals.firstIndex(of: name) { return i }
+    guard intervals.count < Self.maxIntervals else { return nil }
+    intervals.append(name)
+    return intervals.count - 1
+  }
+
+  /// Index of an interval name if known.
+  public func knownIntervalIndex(_ name: String) -> Int? { intervals.firstIndex(of: name) }
+
+  /// Applies one event. Call only on the cycle thread, outside evaluation.
+  public func apply(_ event: MarketEvent) -> Result<Applied, ApplyError> {
+    guard let sym = symbols.intern(event.symbol) else {
+      symbolsRejected += 1
+      return .failure(.tooManySymbols(event.symbol, capacity: symbols.capacity))
+    }
+    let s = Int(sym)
+    if s == tickers.count {
+      tickers.append(Ticker())
+      versions.append(0)
+      series.append(contentsOf: repeatElement(nil, count: Self.maxIntervals))
+    }
+    switch event {
+    case .ticker(let t):
+      var state = tickers[s]
+      let f = t.fields
+      if t.isMini {
+        state.fields.price = f.price
+        state.fields.open = f.open
+        state.fields.high = f.high
+        state.fields.low = f.low
+        state.fields.volume = f.volume
+        state.fields.quoteVolume = f.quoteVolume
+        state.fields.change = f.price - f.open
+        state.fields.changePct = 100 * (f.price - f.open) / f.open
+      } else {
+        // A field this ticker lacks keeps its previous value: "never sent" means nil.
+        func merge(_ old: inout Double, _ new: Double) { if !new.isNaN { old = new } }
+        merge(&state.fields.price, f.price)
+        merge(&state.fields.open, f.open)
+        merge(&state.fields.high, f.high)
+        merge(&state.fields.low, f.low)
+        merge(&state.fields.volume, f.volume)
+        merge(&state.fields.quoteVolume, f.quoteVolume)
+        merge(&state.fields.change, f.change)
+        merge(&state.fields.changePct, f.changePct)
+        merge(&state.fields.vwap, f.vwap)
+        merge(&state.fields.bid, f.bid)
+        merge(&state.fields.ask, f.ask)
+      }
+      state.time = t.eventTime
+      state.hasTicker = true
+      tickers[s] = state
+    case .kline(let k):
+      guard let iv = intervalIndex(k.interval) else {
+        return .failure(.tooManyIntervals(k.interval))
+      }
+      let slot = s * Self.maxIntervals + iv
+      let target: KlineSeries
+      if let existing = series[slot] {
+        target = existing
+      } else {
+        target = KlineSeries(limit: maxCandles)
+        series[slot] = target
+      }
+      let outcome = target.apply(
+        openTime: k.openTime, open: k.open, high: k.high, low: k.low, close: k.close,
+        volume: k.volume)
+      if outcome == .ignored {
+        klinesIgnored += 1
+        return .success(.ignored)
+      }
+    }
+    versions[s] &+= 1
+    eventsApplied += 1
+    return .success(.changed(sym))
+  }
+
+  // MARK: Reading (workers, during evaluation)
+
+  public var symbolCount: Int { symbols.count }
+
+  @inline(__always)
+  public func ticker(_ symbol: Int32) -> Ticker { tickers[Int(symbol)] }
+
+  @inline(__always)
+  public func series(_ symbol: Int32, interval: Int) -> KlineSeries? {
+    series[Int(symbol) * Self.maxIntervals + interval]
+  }
+
+  /// Number of candles of `symbol` in `interval` (0 when none).
+  @inline(__always)
+  public func candleCount(_ symbol: Int32, interval: Int) -> Int {
+    series[Int(symbol) * Self.maxIntervals + interval]?.count ?? 0
+  }
+}

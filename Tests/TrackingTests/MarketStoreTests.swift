@@ -1,0 +1,198 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Tracking
+
+func ticker(_ symbol: String, _ time: Int64, price: Double, mini: Bool = false) -> MarketEvent {
+  var f = TickerFields()
+  f.price = price
+  f.open = price - 1
+  f.high = price + 1
+  f.low = price - 2
+  f.volume = price * 10
+  f.quoteVolume = price * 100
+  if !mini {
+    f.change = 1
+    f.changePct = 2
+    f.vwap = price
+    f.bid = price - 0.5
+    f.ask = price + 0.5
+  }
+  return .ticker(TickerEvent(symbol: symbol, eventTime: time, isMini: mini, fields: f))
+}
+
+func kline(_ symbol: String, _ openTime: Int64, close: Double, interval: String = "1m") -> MarketEvent {
+  .kline(
+    KlineEvent(
+      symbol: symbol, eventTime: openTime + 1, interval: interval, openTime: openTime, open: close,
+      high: close + 1, low: close - 1, close: close, volume: 10, isClosed: false))
+}
+
+@Suite("Market store")
+struct MarketStoreTests {
+  @Test("symbols intern to dense indices, both ways")
+  func interning() {
+    var table = SymbolTable(capacity: 3)
+    #expect(table.intern("BTCUSDT") == 0)
+    #expect(table.intern("ETHUSDT") == 1)
+    #expect(table.intern("BTCUSDT") == 0)
+    #expect(table.index(of: "ETHUSDT") == 1)
+    #expect(table.name(at: 1) == "ETHUSDT")
+    #expect(table.intern("C") == 2)
+    #expect(table.intern("D") == nil)
+  }
+
+  @Test("a symbol past max_symbols is a clear error for that symbol, and the rest go on")
+  func capacity() {
+    let store = MarketStore(maxSymbols: 2, maxCandles: 10)
+    _ = store.apply(ticker("A", 1, price: 1))
+    _ = store.apply(ticker("B", 1, price: 1))
+    let result = store.apply(ticker("C", 1, price: 1))
+    #expect(result == .failure(.tooManySymbols("C", capacity: 2)))
+    #expect("\(MarketStore.ApplyError.tooManySymbols("C", capacity: 2))".contains("max_symbols"))
+    #expect(store.apply(ticker("A", 2, price: 5)) == .success(.changed(0)))
+    #expect(store.ticker(0).fields.price == 5)
+    #expect(store.symbolsRejected == 1)
+  }
+
+  @Test("a mini ticker derives change and change_pct and keeps vwap, bid and ask")
+  func miniTicker() {
+    let store = MarketStore(maxSymbols: 4, maxCandles: 10)
+    _ = store.apply(ticker("A", 1, price: 100))
+    _ = store.apply(ticker("A", 2, price: 110, mini: true))
+    let t = store.ticker(0)
+    #expect(t.fields.price == 110)
+    #expect(t.fields.change == 1)  // 110 - 109
+    #expect(abs(t.fields.changePct - 100.0 / 109.0) < 1e-12)
+    #expect(t.fields.vwap == 100)
+    #expect(t.fields.bid == 99.5)
+    #expect(t.time == 2)
+  }
+
+  @Test("a mini ticker first leaves vwap, bid and ask unset")
+  func miniFirst() {
+    let store = MarketStore(maxSymbols: 4, maxCandles: 10)
+    _ = store.apply(ticker("A", 1, price: 100, mini: true))
+    #expect(store.ticker(0).fields.vwap.isNaN)
+    #expect(store.ticker(0).fields.bid.isNaN)
+    #expect(store.ticker(0).hasTicker)
+  }
+
+  @Test("klines: same open time replaces, later appends, earlier is ignored and counted")
+  func klineRules() {
+    let store = MarketStore(maxSymbols: 4, maxCandles: 3)
+    _ = store.apply(kline("A", 60_000, close: 1))
+    _ = store.apply(kline("A", 60_000, close: 2))
+    #expect(store.candleCount(0, interval: 0) == 1)
+    #expect(store.series(0, interval: 0)?.value(.close, at: 0) == 2)
+    for i in 2...5 { _ = store.apply(kline("A", Int64(i) * 60_000, close: Double(i))) }
+    let s = store.series(0, interval: 0)
+    #expect(s?.count == 3)
+    #expect((0..<3).map { s?.value(.close, at: $0) } == [3, 4, 5])
+    #expect(store.apply(kline("A", 60_000, close: 9)) == .success(.ignored))
+    #expect(store.klinesIgnored == 1)
+  }
+
+  @Test("a long series keeps the newest max_candles, contiguous, oldest first", arguments: [1, 2, 7, 500])
+  func slidingWindow(limit: Int) {
+    let series = KlineSeries(limit: limit)
+    for i in 0..<(limit * 5 + 3) {
+      _ = series.apply(
+        openTime: Int64(i), open: Double(i), high: Double(i), low: Double(i), close: Double(i),
+        volume: Double(i))
+      let n = min(i + 1, limit)
+      #expect(series.count == n)
+      let closes = series.values(.close)
+      #expect(closes[n - 1] == Double(i))
+      #expect(closes[0] == Double(i + 1 - n))
+    }
+  }
+
+  @Test("rate limiting defers a symbol evaluated too recently, never drops it")
+  func rateLimit() {
+    var limiter = RateLimiter(minInterval: 100)
+    #expect(limiter.allows(3, at: 1000))
+    limiter.recordEvaluation(3, at: 1000)
+    #expect(!limiter.allows(3, at: 1050))
+    #expect(limiter.allows(3, at: 1100))
+    #expect(limiter.allows(4, at: 1050))
+  }
+
+  @Test("the update ring keeps the last 100 events, oldest first, and nothing when off")
+  func ring() {
+    let on = UpdateRing(enabled: true)
+    for i in 0..<250 { on.record(symbol: "S\(i)", time: Int64(i), kind: .ticker) }
+    let entries = on.snapshot()
+    #expect(entries.count == 100)
+    #expect(entries.first?.time == 150)
+    #expect(entries.last?.time == 249)
+    #expect(on.dump().contains("249 S249 ticker"))
+    let off = UpdateRing(enabled: false)
+    off.record(symbol: "X", time: 1, kind: .kline)
+    #expect(off.snapshot().isEmpty)
+  }
+
+  /// A writer thread applies ticks whose fields all derive from one number n (price n,
+  /// volume 10n, ...) and whose candles carry n in every column, in the write phase, while
+  /// reader threads read whole symbols in the read phase. A reader that saw half of one tick
+  /// and half of the next would find two different n in one symbol.
+  @Test("readers never see a torn symbol while a writer applies ticks")
+  func noTornReads() {
+    let symbols = 64
+    let store = MarketStore(maxSymbols: symbols, maxCandles: 50)
+    for s in 0..<symbols {
+      _ = store.apply(ticker("S\(s)", 0, price: 1))
+      _ = store.apply(tick(symbol: s, n: 1))
+    }
+    let stop = Atomic<Bool>(false)
+    let torn = Atomic<Int>(0)
+    let reads = Atomic<Int>(0)
+    let finished = Atomic<Int>(0)
+    let readers = 3
+    for r in 0..<readers {
+      Thread {
+        var s = Int32(r)
+        while !stop.load(ordering: .acquiring) {
+          store.phase.withReadPhase {
+            let t = store.ticker(s).fields
+            let n = t.price
+            var ok = t.volume == n * 10 && t.quoteVolume == n * 100 && t.high == n + 1
+            if let series = store.series(s, interval: 0) {
+              let last = series.count - 1
+              ok = ok && series.value(.close, at: last) == n && series.value(.open, at: last) == n
+                && series.value(.volume, at: last) == n
+            }
+            if !ok { torn.add(1, ordering: .relaxed) }
+          }
+          reads.add(1, ordering: .relaxed)
+          s = (s + 1) % Int32(symbols)
+        }
+        finished.add(1, ordering: .releasing)
+      }.start()
+    }
+    var n = 2.0
+    while reads.load(ordering: .relaxed) < 200_000 {
+      store.phase.withWritePhase {
+        for s in 0..<symbols {
+          _ = store.apply(ticker("S\(s)", Int64(n), price: n))
+          _ = store.apply(tick(symbol: s, n: n))
+        }
+      }
+      n += 1
+    }
+    stop.store(true, ordering: .releasing)
+    while finished.load(ordering: .acquiring) < readers { usleep(1000) }
+    #expect(torn.load(ordering: .relaxed) == 0)
+    #expect(n > 3)
+  }
+
+  private func tick(symbol s: Int, n: Double) -> MarketEvent {
+    .kline(
+      KlineEvent(
+        symbol: "S\(s)", eventTime: Int64(n), interval: "1m", openTime: Int64(n) / 3 * 60_000,
+        open: n, high: n, low: n, close: n, volume: n, isClosed: false))
+  }
+}
+
+extension Result: @retroactive Equatable where Success: Equatable, Failure: Equatable {}
