@@ -46,7 +46,9 @@ let package = Package(
       ]
     ),
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua"]),
-    .testTarget(name: "TrackingTests", dependencies: ["Tracking"]),
+    .testTarget(
+      name: "TrackingTests",
+      dependencies: ["Tracking", .product(name: "Atomics", package: "swift-atomics")]),
     .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Tracking"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit"]),
   ],

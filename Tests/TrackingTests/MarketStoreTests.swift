@@ -194,5 +194,3 @@ struct MarketStoreTests {
         open: n, high: n, low: n, close: n, volume: n, isClosed: false))
   }
 }
-
-extension Result: @retroactive Equatable where Success: Equatable, Failure: Equatable {}

@@ -1,3 +1,4 @@
+import Atomics
 import Foundation
 import Synchronization
 import Testing
@@ -54,8 +55,7 @@ struct UpdateBitSetTests {
     let done = Atomic<Int>(0)
     let readerDone = Atomic<Bool>(false)
     let lost = Atomic<Int>(0)
-    let seenFlags = (0..<symbols).map { _ in Atomic<Bool>(false) }
-    nonisolated(unsafe) let flags = seenFlags
+    let flags = (0..<symbols).map { _ in ManagedAtomic<Bool>(false) }
     nonisolated(unsafe) let observedCounts = observed
 
     let reader = Thread {
