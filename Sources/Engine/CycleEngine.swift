@@ -51,6 +51,10 @@ public final class CycleEngine: @unchecked Sendable {
   /// Called after every cycle on the cycle thread (status line, metrics).
   public var onCycle: ((CycleStatus) -> Void)?
 
+  /// Where the engine's one-line reports go (strategy errors, skipped feed lines, untracked
+  /// symbols). Called on the cycle thread. Default: stderr.
+  public var log: (String) -> Void = { StandardError.line($0) }
+
   /// The Lua instruction budget of one filter call.
   public static let defaultBudget = 10_000_000
 
@@ -92,7 +96,10 @@ public final class CycleEngine: @unchecked Sendable {
     for w in workers {
       let r = w.wait()
       if let e = r.compileError, firstError == nil { firstError = e }
-      if w.index == 0 { strategies = r.compiled }
+      if w.index == 0 {
+        strategies = r.compiled
+        luaMemoryPerWorker = r.luaMemory
+      }
     }
     if let firstError {
       shutDownWorkers()
@@ -185,7 +192,7 @@ public final class CycleEngine: @unchecked Sendable {
     for p in batch.problems {
       let text = "line \(p.line): \(p.message)"
       summary.firstProblems.append("line \(p.line)")
-      StandardError.line("feed: skipped \(text)")
+      log("feed: skipped \(text)")
     }
   }
 
@@ -204,7 +211,7 @@ public final class CycleEngine: @unchecked Sendable {
     case .failure(let error):
       if rejectedReported < 5 {
         rejectedReported += 1
-        StandardError.line("store: \(error)")
+        log("store: \(error)")
       }
     }
   }
@@ -317,7 +324,9 @@ public final class CycleEngine: @unchecked Sendable {
           WorkerJob(symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil)))
       used.append(w)
     }
-    return used.map { $0.wait() }
+    let reports = used.map { $0.wait() }
+    if let first = reports.first { luaMemoryPerWorker = first.luaMemory }
+    return reports
   }
 
   /// One line per failing strategy, at most every 10 s per strategy.
@@ -329,7 +338,7 @@ public final class CycleEngine: @unchecked Sendable {
       let id = strategies[k].id
       if let last = errorReports[id], now - last < 10 { continue }
       errorReports[id] = now
-      StandardError.line(
+      log(
         "strategy \(id): \(e.firstMessage) (failed on \(e.count) symbol\(e.count == 1 ? "" : "s") "
           + "this cycle; counts as no match; next report of this strategy in 10 s at the earliest)")
     }
