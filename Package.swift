@@ -51,6 +51,8 @@ let package = Package(
       dependencies: ["Tracking", .product(name: "Atomics", package: "swift-atomics")]),
     .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Tracking"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit"]),
+    // Runs the built `engine` executable as a user would (exit codes, stderr, signals).
+    .testTarget(name: "CLITests", dependencies: ["EngineCLI", "Feeds"]),
   ],
   swiftLanguageModes: [.v6]
 )

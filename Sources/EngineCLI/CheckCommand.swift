@@ -8,7 +8,7 @@ struct CheckCommand: ParsableCommand {
     commandName: "check",
     abstract: "Compile every strategy in DIR and call each filter once on a synthetic symbol.",
     discussion: """
-      Prints `file:line: message` for each problem and exits 1 if there is any; on success
+      Prints `file:line: message` for each problem and exits 1 if there is any; on success \
       prints one summary line. Suitable as a pre-commit hook.
       """)
 

@@ -58,6 +58,9 @@ struct CommonOptions: ParsableArguments {
     help: "Keep the last 100 update events; print them on SIGUSR1 and at exit. [debug_updates]")
   var debugUpdates = false
 
+  @Flag(help: "Replay: stop at the first malformed line, naming it (exit 1), instead of skipping it. [strict]")
+  var strict = false
+
   /// The command-line overrides, keyed by setting key path.
   var overrides: [String: String] {
     var o: [String: String] = [:]
@@ -74,6 +77,7 @@ struct CommonOptions: ParsableArguments {
     o["plugins"] = plugins
     o["output"] = output
     if debugUpdates { o["debug_updates"] = "true" }
+    if strict { o["strict"] = "true" }
     return o
   }
 }

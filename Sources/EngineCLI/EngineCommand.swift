@@ -9,14 +9,17 @@ struct EngineCommand: ParsableCommand {
     commandName: "engine",
     abstract: "Runs Lua strategy filters over live market data and prints change-only diffs.",
     discussion: """
-      Without a subcommand the engine runs live (default feed: the built-in simulator) until
-      SIGINT/SIGTERM, printing one JSON line per symbol entering or leaving a strategy's match
-      set. Settings resolve in this order: command-line option, environment variable (key path
+      Without a subcommand the engine runs live (default feed: the built-in simulator) until \
+      SIGINT/SIGTERM, printing one JSON line per symbol entering or leaving a strategy's match \
+      set. Settings resolve in this order: command-line option, environment variable (key path \
       upper-cased, dots as underscores, e.g. TRACKING_MODE), config file, built-in default.
       """,
-    subcommands: [RunCommand.self, ReplayCommand.self, CheckCommand.self],
-    defaultSubcommand: RunCommand.self
+    subcommands: [ReplayCommand.self, CheckCommand.self]
   )
+
+  @OptionGroup var live: LiveOptions
+
+  func run() throws { try live.run() }
 
   static func main() {
     do {

@@ -4,12 +4,8 @@ import Feeds
 import Foundation
 import LuaKit
 
-/// `engine [--strategies DIR] [--feed sim|replay:FILE|binance]`: the live engine.
-struct RunCommand: ParsableCommand {
-  static let configuration = CommandConfiguration(
-    commandName: "run",
-    abstract: "Run the engine live until SIGINT/SIGTERM (the default command).")
-
+/// `engine [--strategies DIR] [--feed sim|replay:FILE|binance]`: the live engine's options.
+struct LiveOptions: ParsableArguments {
   @OptionGroup var common: CommonOptions
 
   @Option(help: "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed, default: sim]")
@@ -24,8 +20,6 @@ struct RunCommand: ParsableCommand {
   @Option(help: "Simulator: random seed (the same seed gives the same market). [sim.seed, default: 42]")
   var seed: String?
 
-  @Flag(help: "Replay: stop at the first malformed line instead of skipping it. [strict]")
-  var strict = false
 
   func run() throws {
     var overrides = common.overrides
@@ -33,7 +27,6 @@ struct RunCommand: ParsableCommand {
     overrides["speed"] = speed
     overrides["sim.symbols"] = symbols
     overrides["sim.seed"] = seed
-    if strict { overrides["strict"] = "true" }
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
     if settings.feed == "binance" {
       throw EngineFailure(
@@ -52,8 +45,8 @@ struct ReplayCommand: ParsableCommand {
     commandName: "replay",
     abstract: "Replay a recorded file as fast as possible and exit; prints a summary on stderr.",
     discussion: """
-      Cycles close on event time only, so the output is the same bytes whatever --workers,
-      --tracking and batch mode. Malformed lines are skipped, counted and reported with their
+      Cycles close on event time only, so the output is the same bytes whatever --workers, \
+      --tracking and batch mode. Malformed lines are skipped, counted and reported with their \
       line numbers (--strict stops at the first one).
       """)
 
@@ -62,14 +55,10 @@ struct ReplayCommand: ParsableCommand {
 
   @OptionGroup var common: CommonOptions
 
-  @Flag(help: "Stop at the first malformed line, naming it (exit 1). [strict]")
-  var strict = false
-
   func run() throws {
     var overrides = common.overrides
     overrides["feed"] = "replay:" + file
     overrides["speed"] = "max"
-    if strict { overrides["strict"] = "true" }
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
     guard FileManager.default.isReadableFile(atPath: file) else {
       throw EngineFailure(message: "\(file): cannot read the replay file")
