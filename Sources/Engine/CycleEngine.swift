@@ -1,6 +1,6 @@
+import Feeds
 import Foundation
 import LuaKit
-import Feeds
 import Synchronization
 import Tracking
 
@@ -243,12 +243,12 @@ public final class CycleEngine: @unchecked Sendable {
         if limiter.allows(s, at: now) {
           toEvaluate.append(s)
         } else if isChanged {
-          defer_(s)
+          deferSymbol(s)
         }
       }
     } else {
       for s in indices {
-        if limiter.allows(s, at: now) { toEvaluate.append(s) } else { defer_(s) }
+        if limiter.allows(s, at: now) { toEvaluate.append(s) } else { deferSymbol(s) }
       }
     }
     for s in toEvaluate { limiter.recordEvaluation(s, at: now) }
@@ -294,7 +294,7 @@ public final class CycleEngine: @unchecked Sendable {
       diffs: diffs.count, batch: batchMode)
   }
 
-  private func defer_(_ symbol: Int32) {
+  private func deferSymbol(_ symbol: Int32) {
     updates.mark(Int(symbol))
     pendingDeferred = true
     summary.deferred += 1
@@ -321,7 +321,8 @@ public final class CycleEngine: @unchecked Sendable {
       guard lo < hi else { continue }
       w.send(
         .evaluate(
-          WorkerJob(symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil)))
+          WorkerJob(
+            symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil)))
       used.append(w)
     }
     let reports = used.map { $0.wait() }

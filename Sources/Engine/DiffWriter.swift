@@ -100,7 +100,8 @@ public final class JSONLinesWriter: DiffSink {
     JSONText.appendString(d.strategy, to: &out)
     out.append(contentsOf: Array(",\"symbol\":".utf8))
     JSONText.appendString(d.symbol, to: &out)
-    out.append(contentsOf: Array(d.isEnter ? ",\"event\":\"enter\"".utf8 : ",\"event\":\"exit\"".utf8))
+    out.append(
+      contentsOf: Array(d.isEnter ? ",\"event\":\"enter\"".utf8 : ",\"event\":\"exit\"".utf8))
     out.append(contentsOf: Array(",\"price\":".utf8))
     JSONText.appendNumber(d.price, to: &out)
     if d.isEnter, let info = d.info {

@@ -63,7 +63,8 @@ extension Settings {
 // MARK: - Sources
 
 private enum SettingsSource: Equatable {
-  case commandLine, environment, file(String)
+  case commandLine, environment
+  case file(String)
 
   /// The prefix of an error line: `config/engine.yaml: cycle_ms`, `environment CYCLE_MS`, ...
   func label(forKey key: String) -> String {
@@ -79,7 +80,12 @@ private enum SettingsSource: Equatable {
 private final class SettingsAccessRecorder: AccessReporter {
   private let last = Mutex<AccessEvent?>(nil)
   func report(_ event: AccessEvent) { last.withLock { $0 = event } }
-  func take() -> AccessEvent? { last.withLock { event in defer { event = nil }; return event } }
+  func take() -> AccessEvent? {
+    last.withLock { event in
+      defer { event = nil }
+      return event
+    }
+  }
 }
 
 // MARK: - Resolving and validating
@@ -111,20 +117,26 @@ private struct SettingsResolver {
   ) throws(SettingsError) -> (T, SettingsSource)? {
     guard let (string, source) = try raw(key, expected: expected) else { return nil }
     guard let parsed = parse(string) else {
-      throw SettingsError("\(source.label(forKey: key)): expected \(expected), got \(settingsQuoted(string))")
+      throw SettingsError(
+        "\(source.label(forKey: key)): expected \(expected), got \(settingsQuoted(string))")
     }
     return (parsed, source)
   }
 
-  func int(_ key: String, in range: ClosedRange<Int>, expected: String) throws(SettingsError) -> Int? {
+  func int(_ key: String, in range: ClosedRange<Int>, expected: String) throws(SettingsError)
+    -> Int?
+  {
     try value(key, expected: expected) { Int($0).flatMap { range.contains($0) ? $0 : nil } }?.0
   }
 
-  func choice<T: RawRepresentable<String> & CaseIterable>(_ key: String, _: T.Type) throws(SettingsError) -> T? {
+  func choice<T: RawRepresentable<String> & CaseIterable>(_ key: String, _: T.Type)
+    throws(SettingsError) -> T?
+  {
     let names = T.allCases.map { "\"\($0.rawValue)\"" }
     let expected =
       names.count == 2
-      ? "\(names[0]) or \(names[1])" : names.dropLast().joined(separator: ", ") + " or " + names.last!
+      ? "\(names[0]) or \(names[1])"
+      : names.dropLast().joined(separator: ", ") + " or " + names.last!
     return try value(key, expected: expected) { T(rawValue: $0) }?.0
   }
 
@@ -149,7 +161,8 @@ private struct SettingsResolver {
     if let v = try value(
       "feed", expected: "\"sim\", \"binance\" or \"replay:FILE\"",
       { feed in
-        feed == "sim" || feed == "binance" || (feed.hasPrefix("replay:") && feed.count > "replay:".count)
+        feed == "sim" || feed == "binance"
+          || (feed.hasPrefix("replay:") && feed.count > "replay:".count)
           ? feed : nil
       })
     {
@@ -164,7 +177,9 @@ private struct SettingsResolver {
     let positive = "a positive integer"
     let nonNegative = "a non-negative integer"
     if let v = try int("cycle_ms", in: 1...Int.max, expected: positive) { s.cycleMs = v }
-    if let v = try int("cycle_grace_ms", in: 0...Int.max, expected: nonNegative) { s.cycleGraceMs = v }
+    if let v = try int("cycle_grace_ms", in: 0...Int.max, expected: nonNegative) {
+      s.cycleGraceMs = v
+    }
     if let v = try int("min_update_interval_ms", in: 0...Int.max, expected: nonNegative) {
       s.minUpdateIntervalMs = v
     }
@@ -191,7 +206,8 @@ private struct SettingsResolver {
         "\(maxSymbols.1.label(forKey: "max_symbols")): expected at least sim.symbols (\(s.simSymbols), "
           + "its default), got \(settingsQuoted(String(s.maxSymbols))); lower sim.symbols too")
     }
-    if let v = try value("sim.seed", expected: "an integer from 0 to \(UInt64.max)", { UInt64($0) }) {
+    if let v = try value("sim.seed", expected: "an integer from 0 to \(UInt64.max)", { UInt64($0) })
+    {
       s.simSeed = v.0
     }
     if let v = try value(
@@ -268,7 +284,8 @@ private struct SettingsFile {
       try checkKeys(yaml, path: path)
       snapshot = yaml
     }
-    return SettingsFile(path: path, provider: SettingsSnapshotProvider(fixedSnapshot: snapshot, providerName: path))
+    return SettingsFile(
+      path: path, provider: SettingsSnapshotProvider(fixedSnapshot: snapshot, providerName: path))
   }
 
   private static func isBlank(_ data: Data) -> Bool {
@@ -306,8 +323,11 @@ private struct SettingsFile {
   /// unknown keys, whose names are taken from `debugDescription` and confirmed by probing.
   static func checkKeys(_ snapshot: YAMLSnapshot, path: String) throws(SettingsError) {
     func isPresent(_ key: String) -> Bool {
-      let key = AbsoluteConfigKey(key.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
-      do { return try snapshot.value(forKey: key, type: .string).value != nil } catch { return true }
+      let key = AbsoluteConfigKey(
+        key.split(separator: ".", omittingEmptySubsequences: false).map(String.init))
+      do { return try snapshot.value(forKey: key, type: .string).value != nil } catch {
+        return true
+      }
     }
     let recognised = Settings.keys.filter(isPresent).count
     // description: "<providerName>[<count> values]"
@@ -327,9 +347,14 @@ private struct SettingsFile {
       return !known.contains(key) && isPresent(key) ? key : nil
     }
     switch unknown.count {
-    case 0: throw SettingsError("\(path): \(total - recognised) unknown key(s); valid keys: \(Settings.keys.joined(separator: ", "))")
+    case 0:
+      throw SettingsError(
+        "\(path): \(total - recognised) unknown key(s); valid keys: \(Settings.keys.joined(separator: ", "))"
+      )
     case 1: throw SettingsError("\(path): unknown key \(settingsQuoted(unknown[0]))")
-    default: throw SettingsError("\(path): unknown keys \(unknown.map(settingsQuoted).joined(separator: ", "))")
+    default:
+      throw SettingsError(
+        "\(path): unknown keys \(unknown.map(settingsQuoted).joined(separator: ", "))")
     }
   }
 }
@@ -358,9 +383,10 @@ private struct SettingsSnapshotProvider: ConfigProvider {
   nonisolated(nonsending) func watchValue<Return: ~Copyable>(
     forKey key: AbsoluteConfigKey,
     type: ConfigType,
-    updatesHandler: nonisolated(nonsending) (
-      _ updates: ConfigUpdatesAsyncSequence<Result<LookupResult, any Error>, Never>
-    ) async throws -> Return
+    updatesHandler:
+      nonisolated(nonsending) (
+        _ updates: ConfigUpdatesAsyncSequence<Result<LookupResult, any Error>, Never>
+      ) async throws -> Return
   ) async throws -> Return {
     try await watchValueFromValue(forKey: key, type: type, updatesHandler: updatesHandler)
   }
@@ -368,9 +394,10 @@ private struct SettingsSnapshotProvider: ConfigProvider {
   func snapshot() -> any ConfigSnapshot { fixedSnapshot }
 
   nonisolated(nonsending) func watchSnapshot<Return: ~Copyable>(
-    updatesHandler: nonisolated(nonsending) (
-      _ updates: ConfigUpdatesAsyncSequence<any ConfigSnapshot, Never>
-    ) async throws -> Return
+    updatesHandler:
+      nonisolated(nonsending) (
+        _ updates: ConfigUpdatesAsyncSequence<any ConfigSnapshot, Never>
+      ) async throws -> Return
   ) async throws -> Return {
     try await watchSnapshotFromSnapshot(updatesHandler: updatesHandler)
   }
@@ -444,7 +471,8 @@ public final class SettingsWatcher: Sendable {
       return true
     }
     guard started else { return }
-    let interval = TimeInterval(interval.components.seconds)
+    let interval =
+      TimeInterval(interval.components.seconds)
       + TimeInterval(interval.components.attoseconds) / 1e18
     let thread = Thread { [weak self] in
       while !stop.wait(seconds: interval) {
@@ -505,7 +533,9 @@ private struct SettingsFileSignature: Equatable {
   var inode: UInt64?
 
   init?(path: String) {
-    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return nil }
+    guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+      return nil
+    }
     modified = attributes[.modificationDate] as? Date
     size = (attributes[.size] as? NSNumber)?.uint64Value
     inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value
@@ -518,7 +548,10 @@ private final class SettingsStopSignal: Sendable {
   private let semaphore = DispatchSemaphore(value: 0)
 
   func signal() {
-    let first = stopped.withLock { stopped in defer { stopped = true }; return !stopped }
+    let first = stopped.withLock { stopped in
+      defer { stopped = true }
+      return !stopped
+    }
     if first { semaphore.signal() }
   }
 

@@ -31,7 +31,9 @@ public enum StrategyChecker {
   static func syntheticStore(for source: StrategySource, maxCandles: Int) -> MarketStore {
     let store = MarketStore(maxSymbols: 1, maxCandles: maxCandles)
     var intervals = ["1m"]
-    for candidate in ["3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1s"]
+    for candidate in [
+      "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w", "1s",
+    ]
     where source.source.contains("\"\(candidate)\"") || source.source.contains("'\(candidate)'") {
       intervals.append(candidate)
     }
@@ -46,8 +48,10 @@ public enum StrategyChecker {
         _ = store.apply(
           .kline(
             KlineEvent(
-              symbol: "TESTUSDT", eventTime: t0, interval: interval, openTime: t0 + Int64(i) * 60_000,
-              open: open, high: max(open, price) * 1.002, low: min(open, price) * 0.998, close: price,
+              symbol: "TESTUSDT", eventTime: t0, interval: interval,
+              openTime: t0 + Int64(i) * 60_000,
+              open: open, high: max(open, price) * 1.002, low: min(open, price) * 0.998,
+              close: price,
               volume: 1000 + Double((i * 31) % 17) * 50, isClosed: i < maxCandles - 1)))
       }
     }
@@ -63,7 +67,8 @@ public enum StrategyChecker {
     f.vwap = price
     f.bid = price * 0.9999
     f.ask = price * 1.0001
-    _ = store.apply(.ticker(TickerEvent(symbol: "TESTUSDT", eventTime: t0, isMini: false, fields: f)))
+    _ = store.apply(
+      .ticker(TickerEvent(symbol: "TESTUSDT", eventTime: t0, isMini: false, fields: f)))
     return store
   }
 }

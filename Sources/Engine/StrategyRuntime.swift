@@ -300,8 +300,10 @@ final class StrategyRuntime {
       lua_setfield(L, -2, "__metatable")
       return lua.ref()
     }
-    seriesMetaRef = makeMeta(index: Self.seriesIndex, length: Self.seriesLength, name: "kline series")
-    columnMetaRef = makeMeta(index: Self.columnIndex, length: Self.seriesLength, name: "kline column")
+    seriesMetaRef = makeMeta(
+      index: Self.seriesIndex, length: Self.seriesLength, name: "kline series")
+    columnMetaRef = makeMeta(
+      index: Self.columnIndex, length: Self.seriesLength, name: "kline column")
 
     try lua.load(Self.validator, chunkName: "=strategy table")
     try lua.protectedCall(arguments: 0, results: 1)

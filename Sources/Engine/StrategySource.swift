@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #endif
-import Foundation
 
 /// A strategy file as read from disk: `DIR/NAME.lua`, id `NAME`.
 public struct StrategySource: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import Dispatch
+import Feeds
 import Foundation
 import LuaKit
-import Feeds
 import Tracking
 
 /// What a worker is asked to do; one command at a time.
@@ -122,7 +122,9 @@ final class Worker: @unchecked Sendable {
     }
   }
 
-  private func compile(_ sources: [StrategySource], in runtime: StrategyRuntime, into out: inout WorkerReport) {
+  private func compile(
+    _ sources: [StrategySource], in runtime: StrategyRuntime, into out: inout WorkerReport
+  ) {
     var compiled: [StrategyRuntime.Compiled] = []
     for source in sources {
       do {
@@ -136,7 +138,8 @@ final class Worker: @unchecked Sendable {
     out.compiled = compiled.map(\.info)
   }
 
-  private func evaluate(_ job: WorkerJob, in runtime: StrategyRuntime, into out: inout WorkerReport) {
+  private func evaluate(_ job: WorkerJob, in runtime: StrategyRuntime, into out: inout WorkerReport)
+  {
     let strategies = runtime.strategies.count
     let batchSize = job.batchSize ?? job.symbols.count
     var position = 0

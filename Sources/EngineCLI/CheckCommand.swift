@@ -25,7 +25,8 @@ struct CheckCommand: ParsableCommand {
     for p in result.problems { print(p) }
     if !result.problems.isEmpty {
       throw EngineFailure(
-        message: "\(result.problems.count) problem\(result.problems.count == 1 ? "" : "s") in \(result.checked) strategies",
+        message:
+          "\(result.problems.count) problem\(result.problems.count == 1 ? "" : "s") in \(result.checked) strategies",
         code: 1)
     }
     print("\(result.checked) strategies OK in \(directory)")

@@ -8,7 +8,10 @@ import LuaKit
 struct LiveOptions: ParsableArguments {
   @OptionGroup var common: CommonOptions
 
-  @Option(help: "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed, default: sim]")
+  @Option(
+    help:
+      "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed, default: sim]"
+  )
   var feed: String?
 
   @Option(help: "Replay and simulator pace: a factor of real time, or max. [speed, default: 1]")
@@ -17,9 +20,9 @@ struct LiveOptions: ParsableArguments {
   @Option(help: "Simulator: number of symbols. [sim.symbols, default: 500]")
   var symbols: String?
 
-  @Option(help: "Simulator: random seed (the same seed gives the same market). [sim.seed, default: 42]")
+  @Option(
+    help: "Simulator: random seed (the same seed gives the same market). [sim.seed, default: 42]")
   var seed: String?
-
 
   func run() throws {
     var overrides = common.overrides
@@ -30,7 +33,8 @@ struct LiveOptions: ParsableArguments {
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
     if settings.feed == "binance" {
       throw EngineFailure(
-        message: "feed binance: the Binance WebSocket feed is not available in this build yet; use --feed sim or --feed replay:FILE",
+        message:
+          "feed binance: the Binance WebSocket feed is not available in this build yet; use --feed sim or --feed replay:FILE",
         code: 2)
     }
     try Session.run(

@@ -22,7 +22,9 @@ enum Session {
 
   static func feed(for settings: Settings, live: Bool) throws -> Feed {
     if settings.feed == "sim" {
-      let start = Int64(Date().timeIntervalSince1970 * 1000) / Int64(settings.cycleMs) * Int64(settings.cycleMs)
+      let start =
+        Int64(Date().timeIntervalSince1970 * 1000) / Int64(settings.cycleMs)
+        * Int64(settings.cycleMs)
       let config = SimulatorConfig(
         symbols: settings.simSymbols, seed: settings.simSeed, cycleMs: Int64(settings.cycleMs),
         startTime: start)
@@ -81,7 +83,8 @@ enum Session {
       ) { [engine] new in
         if new.trackingMode != engine.trackingMode {
           engine.trackingMode = new.trackingMode
-          StandardError.line("config: tracking.mode is now \(new.trackingMode.rawValue) (from the next cycle)")
+          StandardError.line(
+            "config: tracking.mode is now \(new.trackingMode.rawValue) (from the next cycle)")
         } else {
           StandardError.line("config: changed; only tracking.mode applies without a restart")
         }
@@ -93,7 +96,8 @@ enum Session {
     }
     if !live || settings.feed.hasPrefix("replay:") {
       StandardError.line(
-        "engine: \(sources.count) strategies, \(engine.workerCount) workers, tracking \(settings.trackingMode.rawValue), feed \(settings.feed)")
+        "engine: \(sources.count) strategies, \(engine.workerCount) workers, tracking \(settings.trackingMode.rawValue), feed \(settings.feed)"
+      )
     } else {
       StandardError.line(
         "engine: \(sources.count) strategies (\(sources.map(\.id).joined(separator: ", "))), \(engine.workerCount) workers, tracking \(settings.trackingMode.rawValue), feed \(settings.feed); Ctrl-C stops"
@@ -125,7 +129,8 @@ enum Session {
     let usr1 = DispatchSource.makeSignalSource(signal: SIGUSR1, queue: .global())
     usr1.setEventHandler {
       StandardError.write(
-        engine.ring.isEnabled ? engine.ring.dump() : "update ring is off (start with --debug-updates)\n")
+        engine.ring.isEnabled
+          ? engine.ring.dump() : "update ring is off (start with --debug-updates)\n")
     }
     usr1.resume()
     sources.append(usr1)

@@ -483,7 +483,8 @@ public struct MarketSimulator: Sendable {
     let stepMinutes = Double(cycle) / Double(Self.minute)
     let mult = s.regime == .normal ? 1.0 : s.volMult
     let vol = s.volPerMin * stepMinutes / pExpected * mult * rng.range(0.4, 1.6)
-    let trades = max(1, Int64(s.tradesPerMin * stepMinutes / pExpected * mult * rng.range(0.5, 1.5)))
+    let trades = max(
+      1, Int64(s.tradesPerMin * stepMinutes / pExpected * mult * rng.range(0.5, 1.5)))
     let takerLo = s.regime == .normal ? 0.35 : s.takerLo
     let tb = rng.range(takerLo, takerLo + 0.3)
     s.lastQty = vol / Double(trades) * rng.range(0.2, 1.8)

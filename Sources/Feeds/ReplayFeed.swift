@@ -1,9 +1,10 @@
+import Tracking
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Tracking
 
 /// Replays a recorded file: one Binance message per line (JSON Lines), raw or in the
 /// combined-stream envelope.

@@ -1,9 +1,10 @@
+import Tracking
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import Tracking
 
 /// The built-in simulator as a feed: ``MarketSimulator`` writes Binance messages, which go
 /// through the same parser and apply path as every other feed.

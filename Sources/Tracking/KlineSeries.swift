@@ -7,7 +7,8 @@
 public final class KlineSeries {
   /// Column order in storage.
   public enum Column: Int, CaseIterable, Sendable {
-    case time = 0, open, high, low, close, volume
+    case time = 0
+    case open, high, low, close, volume
   }
   static let columnCount = Column.allCases.count
 

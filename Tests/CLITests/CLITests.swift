@@ -9,7 +9,9 @@ enum EngineProcess {
 
   static var executable: URL {
     let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for dir in [beside, beside.deletingLastPathComponent(), root.appendingPathComponent(".build/debug")] {
+    for dir in [
+      beside, beside.deletingLastPathComponent(), root.appendingPathComponent(".build/debug"),
+    ] {
       let candidate = dir.appendingPathComponent("engine")
       if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
     }
@@ -22,8 +24,11 @@ enum EngineProcess {
     var stderr: String
   }
 
-  /// Runs `engine args`; `interruptAfter` sends SIGINT after that many seconds.
-  static func run(_ args: [String], interruptAfter: Double? = nil, cwd: URL? = nil) throws -> Result {
+  /// Runs `engine args`. With `interruptWhenLines`, sends SIGINT once stdout holds that many
+  /// lines (or after `timeout` seconds), as a user pressing Ctrl-C would.
+  static func run(
+    _ args: [String], interruptWhenLines: Int? = nil, timeout: Double = 90, cwd: URL? = nil
+  ) throws -> Result {
     let process = Process()
     process.executableURL = executable
     process.arguments = args
@@ -33,18 +38,29 @@ enum EngineProcess {
       environment.removeValue(forKey: key)
     }
     process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
+    // Files, not pipes: the output can be watched while the process runs, and a full pipe
+    // can never block it.
+    let outPath = temporaryFile([])
+    let errPath = temporaryFile([])
+    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    if let interruptAfter {
-      Thread.sleep(forTimeInterval: interruptAfter)
+    if let interruptWhenLines {
+      let deadline = Date().addingTimeInterval(timeout)
+      while Date() < deadline, process.isRunning {
+        let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        if text.split(separator: "\n").count >= interruptWhenLines { break }
+        Thread.sleep(forTimeInterval: 0.2)
+      }
       process.interrupt()
     }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try out.close()
+    try err.close()
+    let outData = FileManager.default.contents(atPath: outPath) ?? Data()
+    let errData = FileManager.default.contents(atPath: errPath) ?? Data()
     return Result(
       status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
       stderr: String(decoding: errData, as: UTF8.self))
@@ -52,8 +68,10 @@ enum EngineProcess {
 
   static func temporaryFile(_ lines: [String]) -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "engine-cli-\(UUID().uuidString).jsonl").path
-    _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+      "engine-cli-\(UUID().uuidString).jsonl"
+    ).path
+    let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
   }
 
@@ -74,15 +92,19 @@ struct CLITests {
     #expect(root.status == 0)
     for option in [
       "--strategies", "--workers", "--tracking", "--cycle-ms", "--config", "--plugins", "--output",
-      "--feed", "--speed", "--symbols", "--seed", "--strict", "--debug-updates", "--batch-threshold",
-      "--batch-size", "--min-update-interval-ms", "--max-symbols", "--max-candles", "--cycle-grace-ms",
+      "--feed", "--speed", "--symbols", "--seed", "--strict", "--debug-updates",
+      "--batch-threshold",
+      "--batch-size", "--min-update-interval-ms", "--max-symbols", "--max-candles",
+      "--cycle-grace-ms",
       "replay", "check",
     ] {
       #expect(root.stdout.contains(option), "engine --help lacks \(option)")
     }
     let replay = try EngineProcess.run(["replay", "--help"])
     #expect(replay.status == 0)
-    for option in ["<file>", "--strategies", "--workers", "--tracking", "--strict", "--batch-threshold"] {
+    for option in [
+      "<file>", "--strategies", "--workers", "--tracking", "--strict", "--batch-threshold",
+    ] {
       #expect(replay.stdout.contains(option), "engine replay --help lacks \(option)")
     }
     let check = try EngineProcess.run(["check", "--help"])
@@ -90,14 +112,16 @@ struct CLITests {
     #expect(check.stdout.contains("<directory>"))
   }
 
-  @Test("an unknown option or a bad value exits non-zero with one clear line", arguments: [
-    (["--frobnicate"], "frobnicate"),
-    (["--tracking", "sometimes"], "tracking.mode"),
-    (["--workers", "-3"], "workers"),
-    (["--cycle-ms", "abc"], "cycle_ms"),
-    (["replay", "/nonexistent/file.jsonl"], "/nonexistent/file.jsonl"),
-    (["--strategies", "/nonexistent/dir", "--feed", "sim"], "/nonexistent/dir"),
-  ])
+  @Test(
+    "an unknown option or a bad value exits non-zero with one clear line",
+    arguments: [
+      (["--frobnicate"], "frobnicate"),
+      (["--tracking", "sometimes"], "tracking.mode"),
+      (["--workers", "-3"], "workers"),
+      (["--cycle-ms", "abc"], "cycle_ms"),
+      (["replay", "/nonexistent/file.jsonl"], "/nonexistent/file.jsonl"),
+      (["--strategies", "/nonexistent/dir", "--feed", "sim"], "/nonexistent/dir"),
+    ])
   func badInput(args: [String], mention: String) throws {
     let result = try EngineProcess.run(args)
     #expect(result.status != 0)
@@ -107,7 +131,9 @@ struct CLITests {
     #expect(result.stdout.isEmpty)
   }
 
-  @Test("replay skips malformed lines, reports their numbers, exits 0, and the good lines' diffs are unchanged")
+  @Test(
+    "replay skips malformed lines, reports their numbers, exits 0, and the good lines' diffs are unchanged"
+  )
   func malformedLines() throws {
     let good = EngineProcess.simulatedLines()
     var mixed = good
@@ -118,14 +144,20 @@ struct CLITests {
     ]
     let positions = [3, 100, 2500, 2600]
     for (text, at) in zip(bad, positions) { mixed.insert(text, at: at - 1) }
-    let clean = try EngineProcess.run(["replay", EngineProcess.temporaryFile(good), "--strategies", "Strategies"])
-    let dirty = try EngineProcess.run(["replay", EngineProcess.temporaryFile(mixed), "--strategies", "Strategies"])
+    let clean = try EngineProcess.run([
+      "replay", EngineProcess.temporaryFile(good), "--strategies", "Strategies",
+    ])
+    let dirty = try EngineProcess.run([
+      "replay", EngineProcess.temporaryFile(mixed), "--strategies", "Strategies",
+    ])
     #expect(clean.status == 0)
     #expect(dirty.status == 0)
     #expect(!clean.stdout.isEmpty)
     #expect(dirty.stdout == clean.stdout)
     #expect(dirty.stderr.contains("lines skipped: 4"))
-    for line in positions { #expect(dirty.stderr.contains("line \(line)"), "stderr lacks line \(line)") }
+    for line in positions {
+      #expect(dirty.stderr.contains("line \(line)"), "stderr lacks line \(line)")
+    }
     #expect(clean.stderr.contains("lines skipped: 0"))
   }
 
@@ -142,7 +174,8 @@ struct CLITests {
 
   @Test("the live engine on the simulator prints valid diffs and stops cleanly on Ctrl-C")
   func liveRun() throws {
-    let result = try EngineProcess.run(["--strategies", "Strategies", "--workers", "2"], interruptAfter: 4)
+    let result = try EngineProcess.run(
+      ["--strategies", "Strategies", "--workers", "2"], interruptWhenLines: 6, timeout: 60)
     #expect(result.status == 0, "stderr: \(result.stderr)")
     let lines = result.stdout.split(separator: "\n")
     #expect(lines.count > 5)
@@ -158,7 +191,8 @@ struct CLITests {
     let ok = try EngineProcess.run(["check", "Strategies"])
     #expect(ok.status == 0)
     #expect(ok.stdout.contains("strategies OK"))
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("engine-check-\(UUID().uuidString)")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "engine-check-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     try "return {\n filter = function(s)\n  return s.price >> \n end\n}".write(
       to: dir.appendingPathComponent("syntax.lua"), atomically: true, encoding: .utf8)

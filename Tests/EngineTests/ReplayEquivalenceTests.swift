@@ -10,25 +10,25 @@ struct ReplayEquivalenceTests {
   /// one matching on a narrow band so symbols enter and exit often.
   static let extras: [String: String] = [
     "band": """
-      -- enters and leaves often: the last digit of the price in cents
-      return {
-        filter = function(s)
-          local cents = math.floor(s.price * 100 + 0.5)
-          return cents % 7 < 3, s.symbol .. ":" .. (cents % 7)
-        end,
-      }
-      """,
+    -- enters and leaves often: the last digit of the price in cents
+    return {
+      filter = function(s)
+        local cents = math.floor(s.price * 100 + 0.5)
+        return cents % 7 < 3, s.symbol .. ":" .. (cents % 7)
+      end,
+    }
+    """,
     "green_candles": """
-      return {
-        timeframes = { "1m" },
-        min_candles = 3,
-        filter = function(s)
-          local k = s.klines["1m"]
-          local n = #k
-          return k.close[n] > k.open[n] and k.close[n - 1] > k.open[n - 1], n
-        end,
-      }
-      """,
+    return {
+      timeframes = { "1m" },
+      min_candles = 3,
+      filter = function(s)
+        local k = s.klines["1m"]
+        local n = #k
+        return k.close[n] > k.open[n] and k.close[n - 1] > k.open[n - 1], n
+      end,
+    }
+    """,
   ]
 
   static let feed = ReplayFixtures.write(
@@ -45,7 +45,8 @@ struct ReplayEquivalenceTests {
       for mode in [TrackingMode.changed, .all] {
         for threshold in [0.0, 0.5, 1.0] {
           let run = try ReplayFixtures.replay(
-            Self.feed, strategies: Self.strategies, workers: workers, mode: mode, batchThreshold: threshold)
+            Self.feed, strategies: Self.strategies, workers: workers, mode: mode,
+            batchThreshold: threshold)
           #expect(
             run.output == reference.output,
             "workers \(workers), tracking \(mode), batch_threshold \(threshold)")
@@ -64,10 +65,14 @@ struct ReplayEquivalenceTests {
       let object = try #require(
         try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
       let key = (
-        object["cycle"] as? Int ?? -1, object["strategy"] as? String ?? "", object["symbol"] as? String ?? ""
+        object["cycle"] as? Int ?? -1, object["strategy"] as? String ?? "",
+        object["symbol"] as? String ?? ""
       )
       if let p = previous, p.0 == key.0 {
-        let order = p.1 == key.1 ? p.2.utf8.lexicographicallyPrecedes(key.2.utf8) : p.1.utf8.lexicographicallyPrecedes(key.1.utf8)
+        let order =
+          p.1 == key.1
+          ? p.2.utf8.lexicographicallyPrecedes(key.2.utf8)
+          : p.1.utf8.lexicographicallyPrecedes(key.1.utf8)
         #expect(order, "\(p) then \(key)")
       } else if let p = previous {
         #expect(p.0 < key.0)
@@ -86,7 +91,8 @@ struct ReplayEquivalenceTests {
     let run = try ReplayFixtures.replay(Self.feed, strategies: Self.strategies, workers: 2)
     var matched: [String: Bool] = [:]
     for line in run.output.split(separator: "\n") {
-      let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      let object = try #require(
+        try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
       let key = "\(object["strategy"] ?? "")/\(object["symbol"] ?? "")"
       let enter = object["event"] as? String == "enter"
       #expect(matched[key, default: false] != enter, "\(key) repeated \(enter ? "enter" : "exit")")

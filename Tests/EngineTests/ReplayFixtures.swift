@@ -1,7 +1,8 @@
-@testable import Engine
 import Feeds
 import Foundation
 import Tracking
+
+@testable import Engine
 
 /// Generated replay files and a way to run the engine over them in-process.
 enum ReplayFixtures {
@@ -19,9 +20,13 @@ enum ReplayFixtures {
 
   /// A replay file from the simulator: warm-up then `steps` cycles, with some tickers turned
   /// into mini tickers and `!ticker@arr` / `!miniTicker@arr` arrays, as Binance sends them.
-  static func simulatedLines(symbols: Int, steps: Int, seed: UInt64, cycleMs: Int64 = 1000) -> [String] {
+  static func simulatedLines(symbols: Int, steps: Int, seed: UInt64, cycleMs: Int64 = 1000)
+    -> [String]
+  {
     var sim = MarketSimulator(
-      SimulatorConfig(symbols: symbols, seed: seed, cycleMs: cycleMs, historyCandles: 60, startTime: 1_732_400_000_000))
+      SimulatorConfig(
+        symbols: symbols, seed: seed, cycleMs: cycleMs, historyCandles: 60,
+        startTime: 1_732_400_000_000))
     var lines = sim.warmup()
     var rng = SplitMix(seed: seed ^ 0x5EED)
     for _ in 0..<steps {
@@ -67,14 +72,17 @@ enum ReplayFixtures {
   static func write(_ lines: [String], name: String) -> String {
     let dir = temporaryDirectory(name)
     let path = dir.appendingPathComponent("replay.jsonl").path
-    _ = FileManager.default.createFile(atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
+    _ = FileManager.default.createFile(
+      atPath: path, contents: Data((lines.joined(separator: "\n") + "\n").utf8))
     return path
   }
 
   /// A directory of strategies: the examples plus the given extra files.
   static func strategies(_ extra: [String: String], includeExamples: Bool = true) -> String {
     let dir = temporaryDirectory("strategies")
-    if includeExamples, let names = try? FileManager.default.contentsOfDirectory(atPath: exampleStrategies) {
+    if includeExamples,
+      let names = try? FileManager.default.contentsOfDirectory(atPath: exampleStrategies)
+    {
       for name in names where name.hasSuffix(".lua") {
         try? FileManager.default.copyItem(
           atPath: exampleStrategies + "/" + name, toPath: dir.appendingPathComponent(name).path)
@@ -107,7 +115,8 @@ enum ReplayFixtures {
   /// Runs `engine replay` in-process.
   static func replay(
     _ path: String, strategies: String, workers: Int = 2, mode: TrackingMode = .changed,
-    batchThreshold: Double = 0.5, strict: Bool = false, configure: (inout Settings) -> Void = { _ in }
+    batchThreshold: Double = 0.5, strict: Bool = false,
+    configure: (inout Settings) -> Void = { _ in }
   ) throws -> Run {
     var settings = Settings()
     settings.strategies = strategies

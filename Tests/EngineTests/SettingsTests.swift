@@ -19,7 +19,8 @@ private func tempConfig(_ contents: String) throws -> String {
 }
 
 private func removeTemp(_ path: String) {
-  try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
+  try? FileManager.default.removeItem(
+    atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
 }
 
 /// The error `Settings.load` throws, or nil.
@@ -49,7 +50,8 @@ struct SettingsTests {
     #expect(d.strategies == "Strategies" && d.plugins == "Plugins" && d.feed == "sim")
     #expect(d.workers == 0 && d.effectiveWorkers >= 1 && d.output == .auto)
     #expect(d.cycleMs == 1000 && d.cycleGraceMs == 250 && d.minUpdateIntervalMs == 100)
-    #expect(d.batchThreshold == 0.5 && d.batchSize == 20 && d.maxSymbols == 4096 && d.maxCandles == 500)
+    #expect(
+      d.batchThreshold == 0.5 && d.batchSize == 20 && d.maxSymbols == 4096 && d.maxCandles == 500)
     #expect(d.trackingMode == .changed && d.simSymbols == 500 && d.simSeed == 42 && d.speed == 1)
     #expect(!d.strict && !d.debugUpdates)
   }
@@ -57,7 +59,9 @@ struct SettingsTests {
   @Test("the shipped config/engine.yaml loads to exactly the defaults and documents every key")
   func shippedConfig() throws {
     #expect(FileManager.default.fileExists(atPath: shippedConfigPath))
-    #expect(try Settings.load(overrides: [:], configPath: shippedConfigPath, environment: [:]) == Settings())
+    #expect(
+      try Settings.load(overrides: [:], configPath: shippedConfigPath, environment: [:])
+        == Settings())
     let text = try String(contentsOfFile: shippedConfigPath, encoding: .utf8)
     for key in Settings.keys {
       #expect(text.contains("Env: \(Settings.environmentVariableName(forKey: key))"), "\(key)")
@@ -71,7 +75,9 @@ struct SettingsTests {
     #expect(Settings.environmentVariableName(forKey: "tracking.mode") == "TRACKING_MODE")
     #expect(Settings.environmentVariableName(forKey: "cycle_ms") == "CYCLE_MS")
     #expect(Settings.environmentVariableName(forKey: "sim.symbols") == "SIM_SYMBOLS")
-    #expect(Settings.environmentVariableName(forKey: "min_update_interval_ms") == "MIN_UPDATE_INTERVAL_MS")
+    #expect(
+      Settings.environmentVariableName(forKey: "min_update_interval_ms") == "MIN_UPDATE_INTERVAL_MS"
+    )
   }
 
   @Test("every key is read from its environment variable (the library's name mapping matches)")
@@ -107,7 +113,8 @@ struct SettingsTests {
       uniqueKeysWithValues: values.map { (Settings.environmentVariableName(forKey: $0), $1) })
     let empty = try tempConfig("")
     defer { removeTemp(empty) }
-    #expect(try Settings.load(overrides: [:], configPath: empty, environment: environment) == expected)
+    #expect(
+      try Settings.load(overrides: [:], configPath: empty, environment: environment) == expected)
     // The same values as command-line overrides, and in a YAML file.
     #expect(try Settings.load(overrides: values, configPath: empty, environment: [:]) == expected)
     let yaml = values.sorted { $0.key < $1.key }.map { "\($0): \"\($1)\"" }.joined(separator: "\n")
@@ -157,7 +164,10 @@ struct SettingsTests {
   func nestedAndDotted() throws {
     let nested = try tempConfig("tracking:\n  mode: all\nsim:\n  seed: 7\n")
     let dotted = try tempConfig("tracking.mode: all\nsim.seed: 7\n")
-    defer { removeTemp(nested); removeTemp(dotted) }
+    defer {
+      removeTemp(nested)
+      removeTemp(dotted)
+    }
     let a = try Settings.load(overrides: [:], configPath: nested, environment: [:])
     let b = try Settings.load(overrides: [:], configPath: dotted, environment: [:])
     #expect(a == b && a.trackingMode == .all && a.simSeed == 7)
@@ -171,7 +181,8 @@ struct SettingsTests {
       loadError(configPath: path)?.description
         == "\(path): tracking.mode: expected \"changed\" or \"all\", got \"sometimes\"")
     #expect(
-      loadError(configPath: path, environment: ["CYCLE_MS": "abc", "TRACKING_MODE": "all"])?.description
+      loadError(configPath: path, environment: ["CYCLE_MS": "abc", "TRACKING_MODE": "all"])?
+        .description
         == "environment CYCLE_MS: expected a positive integer, got \"abc\"")
     #expect(
       loadError(overrides: ["workers": "300"], configPath: path)?.description
@@ -182,10 +193,13 @@ struct SettingsTests {
   @Test(
     "every kind of bad value is one line naming the source and key",
     arguments: [
-      ("strategies", ""), ("plugins", " "), ("feed", "replay:"), ("feed", "kraken"), ("workers", "-1"),
-      ("workers", "257"), ("workers", "four"), ("output", "xml"), ("cycle_ms", "0"), ("cycle_ms", "1.5"),
+      ("strategies", ""), ("plugins", " "), ("feed", "replay:"), ("feed", "kraken"),
+      ("workers", "-1"),
+      ("workers", "257"), ("workers", "four"), ("output", "xml"), ("cycle_ms", "0"),
+      ("cycle_ms", "1.5"),
       ("cycle_grace_ms", "-1"), ("min_update_interval_ms", "x"), ("batch_threshold", "1.5"),
-      ("batch_threshold", "nan"), ("batch_size", "0"), ("max_symbols", "1000001"), ("max_candles", "0"),
+      ("batch_threshold", "nan"), ("batch_size", "0"), ("max_symbols", "1000001"),
+      ("max_candles", "0"),
       ("tracking.mode", "ALL"), ("sim.symbols", "5000"), ("sim.symbols", "0"), ("sim.seed", "-1"),
       ("speed", "0"), ("speed", "-2"), ("speed", "inf"), ("speed", "fast"), ("strict", "maybe"),
       ("debug_updates", "2"),
@@ -213,7 +227,11 @@ struct SettingsTests {
     let list = try tempConfig("feed: [sim, binance]\n")
     let syntax = try tempConfig("cycle_ms: [1000\n")
     let scalar = try tempConfig("- just\n- a list\n")
-    defer { removeTemp(list); removeTemp(syntax); removeTemp(scalar) }
+    defer {
+      removeTemp(list)
+      removeTemp(syntax)
+      removeTemp(scalar)
+    }
     #expect(
       loadError(configPath: list)?.description
         == "\(list): feed: expected \"sim\", \"binance\" or \"replay:FILE\", got a list")
@@ -222,7 +240,8 @@ struct SettingsTests {
         == "\(syntax): invalid YAML at line 2, column 1: parser: while parsing a flow sequence in line 1, "
         + "column 11; did not find expected ',' or ']'")
     #expect(
-      loadError(configPath: scalar)?.description == "\(scalar): invalid YAML: Top level YAML value is not a mapping")
+      loadError(configPath: scalar)?.description
+        == "\(scalar): invalid YAML: Top level YAML value is not a mapping")
     let empty = try tempConfig("")
     defer { removeTemp(empty) }
     #expect(
@@ -231,10 +250,13 @@ struct SettingsTests {
     )
     #expect(
       loadError(configPath: shippedConfigPath, environment: ["MAX_SYMBOLS": "100"])?.description
-        == "\(shippedConfigPath): sim.symbols: expected an integer from 1 to max_symbols (100), got \"500\"")
+        == "\(shippedConfigPath): sim.symbols: expected an integer from 1 to max_symbols (100), got \"500\""
+    )
     #expect(
-      try Settings.load(overrides: ["sim.symbols": "100"], configPath: nil, environment: ["MAX_SYMBOLS": "100"])
-        .simSymbols == 100)
+      try Settings.load(
+        overrides: ["sim.symbols": "100"], configPath: nil, environment: ["MAX_SYMBOLS": "100"]
+      )
+      .simSymbols == 100)
   }
 
   @Test("an unknown key in the file is an error naming it")
@@ -244,7 +266,10 @@ struct SettingsTests {
       ("tracking:\n  mode: all\n  moed: all\n", "unknown key \"tracking.moed\""),
       ("tracking: all\n", "unknown key \"tracking\""),
       ("cycle_ms: 5\ncycleMs: 5\n", "unknown key \"cycleMs\""),
-      ("sim:\n  symbols: 5\n  extra: [1, 2]\nbogus: \"a, b=c\"\n", "unknown keys \"bogus\", \"sim.extra\""),
+      (
+        "sim:\n  symbols: 5\n  extra: [1, 2]\nbogus: \"a, b=c\"\n",
+        "unknown keys \"bogus\", \"sim.extra\""
+      ),
       ("CYCLE_MS: 5\n", "unknown key \"CYCLE_MS\""),
     ]
     for (yaml, message) in cases {
@@ -262,18 +287,21 @@ struct SettingsTests {
     let path = "/nonexistent/engine-\(UUID().uuidString).yaml"
     #expect(loadError(configPath: path)?.description == "\(path): config file not found")
     let directory = FileManager.default.temporaryDirectory.path
-    #expect(loadError(configPath: directory)?.description == "\(directory): cannot read the config file")
+    #expect(
+      loadError(configPath: directory)?.description == "\(directory): cannot read the config file")
   }
 
   @Test("the watcher sees an edit and keeps the previous settings on a bad edit")
   func watcher() async throws {
     let path = try tempConfig("cycle_ms: 1000\n")
     defer { removeTemp(path) }
-    let initial = try Settings.load(overrides: [:], configPath: path, environment: ["SIM_SEED": "9"])
+    let initial = try Settings.load(
+      overrides: [:], configPath: path, environment: ["SIM_SEED": "9"])
     let changes = Mutex<[Settings]>([])
     let errors = Mutex<[String]>([])
     let watcher = SettingsWatcher(
-      configPath: path, environment: ["SIM_SEED": "9"], initial: initial, interval: .milliseconds(100),
+      configPath: path, environment: ["SIM_SEED": "9"], initial: initial,
+      interval: .milliseconds(100),
       onError: { error in errors.withLock { $0.append(error.description) } },
       onChange: { settings in changes.withLock { $0.append(settings) } })
     watcher.start()
@@ -287,7 +315,8 @@ struct SettingsTests {
       return condition()
     }
 
-    try "cycle_ms: 25000\ntracking:\n  mode: all\n".write(toFile: path, atomically: false, encoding: .utf8)
+    try "cycle_ms: 25000\ntracking:\n  mode: all\n".write(
+      toFile: path, atomically: false, encoding: .utf8)
     #expect(try await waitUntil { changes.withLock { !$0.isEmpty } })
     var edited = initial
     edited.cycleMs = 25000
@@ -296,10 +325,13 @@ struct SettingsTests {
     #expect(watcher.current == edited)
     #expect(watcher.current.simSeed == 9)  // the environment still applies
 
-    try "cycle_ms: 25000\ntracking:\n  mode: sometimes\n".write(toFile: path, atomically: false, encoding: .utf8)
+    try "cycle_ms: 25000\ntracking:\n  mode: sometimes\n".write(
+      toFile: path, atomically: false, encoding: .utf8)
     #expect(try await waitUntil { errors.withLock { !$0.isEmpty } })
     #expect(
-      errors.withLock { $0 } == ["\(path): tracking.mode: expected \"changed\" or \"all\", got \"sometimes\""])
+      errors.withLock { $0 } == [
+        "\(path): tracking.mode: expected \"changed\" or \"all\", got \"sometimes\""
+      ])
     #expect(watcher.current == edited)
     #expect(changes.withLock { $0.count } == 1)
 

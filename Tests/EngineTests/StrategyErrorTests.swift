@@ -26,10 +26,14 @@ struct StrategyErrorTests {
     let clean = try ReplayFixtures.replay(Self.feed, strategies: ReplayFixtures.strategies([:]))
     let dirty = try ReplayFixtures.replay(
       Self.feed, strategies: ReplayFixtures.strategies(["zz_failing": Self.failing]))
-    let others = dirty.output.split(separator: "\n").filter { !$0.contains("\"strategy\":\"zz_failing\"") }
+    let others = dirty.output.split(separator: "\n").filter {
+      !$0.contains("\"strategy\":\"zz_failing\"")
+    }
     #expect(others.joined(separator: "\n") + "\n" == clean.output)
     // It still matches the symbols it does not fail on, and never the ones it fails on.
-    let own = dirty.output.split(separator: "\n").filter { $0.contains("\"strategy\":\"zz_failing\"") }
+    let own = dirty.output.split(separator: "\n").filter {
+      $0.contains("\"strategy\":\"zz_failing\"")
+    }
     #expect(!own.isEmpty)
     #expect(!own.contains { $0.contains("\"symbol\":\"A") })
     #expect(dirty.summary.filterErrors > 10)
@@ -57,12 +61,15 @@ struct StrategyErrorTests {
     let run = try ReplayFixtures.replay(
       Self.feed, strategies: ReplayFixtures.strategies(["zz_loop": looping]))
     #expect(run.output == clean.output)
-    #expect(run.log.contains { $0.contains("zz_loop") && $0.contains("instruction budget exceeded") })
+    #expect(
+      run.log.contains { $0.contains("zz_loop") && $0.contains("instruction budget exceeded") })
   }
 
   @Test("a strategy that does not compile stops the start with file:line")
   func compileError() throws {
-    let dir = ReplayFixtures.strategies(["broken": "return {\n  filter = function(s)\n    return s.price >\n  end\n}"], includeExamples: false)
+    let dir = ReplayFixtures.strategies(
+      ["broken": "return {\n  filter = function(s)\n    return s.price >\n  end\n}"],
+      includeExamples: false)
     #expect(throws: EngineError.self) { try ReplayFixtures.replay(Self.feed, strategies: dir) }
     do {
       _ = try ReplayFixtures.replay(Self.feed, strategies: dir)
@@ -71,12 +78,17 @@ struct StrategyErrorTests {
     }
   }
 
-  @Test("a strategy returning no filter is refused with a clear message", arguments: [
-    ("return 42", "must return a table"),
-    ("return {}", "needs a 'filter' function"),
-    ("return { filter = function() end, timeframes = '1m' }", "'timeframes' must be a list"),
-    ("return { filter = function() end, min_candles = -1 }", "'min_candles' must be a non-negative integer"),
-  ])
+  @Test(
+    "a strategy returning no filter is refused with a clear message",
+    arguments: [
+      ("return 42", "must return a table"),
+      ("return {}", "needs a 'filter' function"),
+      ("return { filter = function() end, timeframes = '1m' }", "'timeframes' must be a list"),
+      (
+        "return { filter = function() end, min_candles = -1 }",
+        "'min_candles' must be a non-negative integer"
+      ),
+    ])
   func badTables(source: String, message: String) throws {
     let dir = ReplayFixtures.strategies(["bad": source], includeExamples: false)
     do {

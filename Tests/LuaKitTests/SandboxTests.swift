@@ -4,14 +4,17 @@ import Testing
 @testable import LuaKit
 
 /// Runs `source` as a strategy chunk and returns its result as a string (or the error).
-func run(_ source: String, in state: SandboxedState? = nil, id: String = "t") -> Result<String, LuaError> {
+func run(_ source: String, in state: SandboxedState? = nil, id: String = "t") -> Result<
+  String, LuaError
+> {
   do throws(LuaError) {
     let s: SandboxedState
     if let state { s = state } else { s = try SandboxedState() }
     let top = s.lua.top
     defer { s.lua.top = top }
     try s.runChunk(source, path: "Strategies/\(id).lua", id: id)
-    return .success(s.lua.string(at: -1) ?? (lua_toboolean(s.lua.L, -1) != 0 ? "true" : "false/nil"))
+    return .success(
+      s.lua.string(at: -1) ?? (lua_toboolean(s.lua.L, -1) != 0 ? "true" : "false/nil"))
   } catch {
     return .failure(error)
   }
@@ -19,17 +22,21 @@ func run(_ source: String, in state: SandboxedState? = nil, id: String = "t") ->
 
 @Suite("Lua sandbox")
 struct SandboxTests {
-  @Test("a strategy sees the safe libraries", arguments: [
-    "return tostring(math.floor(2.5))", "return string.format('%d', 3)", "return utf8.char(65)",
-    "return table.concat({1,2}, ',')", "return ('abc'):upper()", "return select('#', 1, 2)",
-  ])
+  @Test(
+    "a strategy sees the safe libraries",
+    arguments: [
+      "return tostring(math.floor(2.5))", "return string.format('%d', 3)", "return utf8.char(65)",
+      "return table.concat({1,2}, ',')", "return ('abc'):upper()", "return select('#', 1, 2)",
+    ])
   func safeLibraries(source: String) {
     if case .failure(let e) = run(source) { Issue.record("\(source): \(e)") }
   }
 
-  @Test("dangerous globals are absent", arguments: [
-    "os", "io", "debug", "package", "dofile", "loadfile", "collectgarbage", "require_unsafe",
-  ])
+  @Test(
+    "dangerous globals are absent",
+    arguments: [
+      "os", "io", "debug", "package", "dofile", "loadfile", "collectgarbage", "require_unsafe",
+    ])
   func noDangerousGlobals(name: String) throws {
     #expect(try run("return \(name) == nil and 'absent' or 'present'").get() == "absent")
   }
@@ -65,7 +72,8 @@ struct SandboxTests {
   func loadUsesSandbox() throws {
     let s = try SandboxedState()
     #expect(try run("x = 5 return load('return x')()", in: s).get() == "5")
-    #expect(try run("return load('return os')() == nil and 'safe' or 'escape'", in: s).get() == "safe")
+    #expect(
+      try run("return load('return os')() == nil and 'safe' or 'escape'", in: s).get() == "safe")
   }
 
   @Test("errors carry the file and line")
@@ -81,7 +89,9 @@ struct SandboxTests {
 
   @Test("a syntax error names the file and line")
   func syntaxError() {
-    guard case .failure(let e) = run("return {\nfilter = function(s)\n  return s.price >\nend }", id: "syn")
+    guard
+      case .failure(let e) = run(
+        "return {\nfilter = function(s)\n  return s.price >\nend }", id: "syn")
     else {
       Issue.record("expected an error")
       return

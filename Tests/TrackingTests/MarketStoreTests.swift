@@ -22,7 +22,9 @@ func ticker(_ symbol: String, _ time: Int64, price: Double, mini: Bool = false) 
   return .ticker(TickerEvent(symbol: symbol, eventTime: time, isMini: mini, fields: f))
 }
 
-func kline(_ symbol: String, _ openTime: Int64, close: Double, interval: String = "1m") -> MarketEvent {
+func kline(_ symbol: String, _ openTime: Int64, close: Double, interval: String = "1m")
+  -> MarketEvent
+{
   .kline(
     KlineEvent(
       symbol: symbol, eventTime: openTime + 1, interval: interval, openTime: openTime, open: close,
@@ -94,7 +96,9 @@ struct MarketStoreTests {
     #expect(store.klinesIgnored == 1)
   }
 
-  @Test("a long series keeps the newest max_candles, contiguous, oldest first", arguments: [1, 2, 7, 500])
+  @Test(
+    "a long series keeps the newest max_candles, contiguous, oldest first",
+    arguments: [1, 2, 7, 500])
   func slidingWindow(limit: Int) {
     let series = KlineSeries(limit: limit)
     for i in 0..<(limit * 5 + 3) {
@@ -160,7 +164,8 @@ struct MarketStoreTests {
             var ok = t.volume == n * 10 && t.quoteVolume == n * 100 && t.high == n + 1
             if let series = store.series(s, interval: 0) {
               let last = series.count - 1
-              ok = ok && series.value(.close, at: last) == n && series.value(.open, at: last) == n
+              ok =
+                ok && series.value(.close, at: last) == n && series.value(.open, at: last) == n
                 && series.value(.volume, at: last) == n
             }
             if !ok { torn.add(1, ordering: .relaxed) }
