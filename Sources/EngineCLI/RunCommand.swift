@@ -4,10 +4,8 @@ import Feeds
 import Foundation
 import LuaKit
 
-/// `engine [--strategies DIR] [--feed sim|replay:FILE|binance]`: the live engine's options.
-struct LiveOptions: ParsableArguments {
-  @OptionGroup var common: CommonOptions
-
+/// The feed options, shared by `engine` and `engine record`.
+struct FeedOptions: ParsableArguments {
   @Option(
     help:
       "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed, default: sim]"
@@ -24,12 +22,22 @@ struct LiveOptions: ParsableArguments {
     help: "Simulator: random seed (the same seed gives the same market). [sim.seed, default: 42]")
   var seed: String?
 
-  func run() throws {
-    var overrides = common.overrides
+  func add(to overrides: inout [String: String]) {
     overrides["feed"] = feed
     overrides["speed"] = speed
     overrides["sim.symbols"] = symbols
     overrides["sim.seed"] = seed
+  }
+}
+
+/// `engine [--strategies DIR] [--feed sim|replay:FILE|binance]`: the live engine's options.
+struct LiveOptions: ParsableArguments {
+  @OptionGroup var common: CommonOptions
+  @OptionGroup var feedOptions: FeedOptions
+
+  func run() throws {
+    var overrides = common.overrides
+    feedOptions.add(to: &overrides)
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
     if settings.feed == "binance" {
       throw EngineFailure(
