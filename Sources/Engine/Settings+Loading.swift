@@ -159,7 +159,7 @@ private struct SettingsResolver {
     if let v = try path("strategies") { s.strategies = v }
     if let v = try path("plugins") { s.plugins = v }
     if let v = try value(
-      "feed", expected: "\"sim\", \"binance\" or \"replay:FILE\"",
+      "feed.source", expected: "\"sim\", \"binance\" or \"replay:FILE\"",
       { feed in
         feed == "sim" || feed == "binance"
           || (feed.hasPrefix("replay:") && feed.count > "replay:".count)

@@ -34,7 +34,7 @@ public struct Settings: Sendable, Equatable {
   public var strategies: String = "Strategies"
   /// `plugins`: directory of plugins.
   public var plugins: String = "Plugins"
-  /// `feed`: `sim`, `replay:FILE` or `binance`.
+  /// `feed.source` (`--feed`): `sim`, `replay:FILE` or `binance`.
   public var feed: String = "sim"
   /// `workers`: 0 = one per active processor (see `effectiveWorkers`), else 1...256.
   public var workers: Int = 0
@@ -80,7 +80,7 @@ public struct SettingsError: Error, CustomStringConvertible, Sendable, Equatable
 extension Settings {
   /// Every key path, in the order of the fields above (and of config/engine.yaml).
   public static let keys: [String] = [
-    "strategies", "plugins", "feed", "workers", "output",
+    "strategies", "plugins", "feed.source", "workers", "output",
     "cycle_ms", "cycle_grace_ms", "min_update_interval_ms",
     "batch_threshold", "batch_size", "max_symbols", "max_candles",
     "tracking.mode", "sim.symbols", "sim.seed", "speed", "strict", "debug_updates",

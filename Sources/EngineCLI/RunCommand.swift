@@ -8,7 +8,7 @@ import LuaKit
 struct FeedOptions: ParsableArguments {
   @Option(
     help:
-      "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed, default: sim]"
+      "Market data: sim (built-in simulator), replay:FILE (recorded file at its pace), binance. [feed.source, default: sim]"
   )
   var feed: String?
 
@@ -23,7 +23,7 @@ struct FeedOptions: ParsableArguments {
   var seed: String?
 
   func add(to overrides: inout [String: String]) {
-    overrides["feed"] = feed
+    overrides["feed.source"] = feed
     overrides["speed"] = speed
     overrides["sim.symbols"] = symbols
     overrides["sim.seed"] = seed
@@ -69,7 +69,7 @@ struct ReplayCommand: ParsableCommand {
 
   func run() throws {
     var overrides = common.overrides
-    overrides["feed"] = "replay:" + file
+    overrides["feed.source"] = "replay:" + file
     overrides["speed"] = "max"
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
     guard FileManager.default.isReadableFile(atPath: file) else {

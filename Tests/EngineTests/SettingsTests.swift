@@ -83,7 +83,7 @@ struct SettingsTests {
   @Test("every key is read from its environment variable (the library's name mapping matches)")
   func everyEnvironmentVariable() throws {
     let values: [String: String] = [
-      "strategies": "S2", "plugins": "P2", "feed": "replay:data/day1.jsonl", "workers": "8",
+      "strategies": "S2", "plugins": "P2", "feed.source": "replay:data/day1.jsonl", "workers": "8",
       "output": "jsonl", "cycle_ms": "500", "cycle_grace_ms": "0", "min_update_interval_ms": "7",
       "batch_threshold": "0.25", "batch_size": "5", "max_symbols": "1000", "max_candles": "99",
       "tracking.mode": "all", "sim.symbols": "1000", "sim.seed": "18446744073709551615",
@@ -193,7 +193,7 @@ struct SettingsTests {
   @Test(
     "every kind of bad value is one line naming the source and key",
     arguments: [
-      ("strategies", ""), ("plugins", " "), ("feed", "replay:"), ("feed", "kraken"),
+      ("strategies", ""), ("plugins", " "), ("feed.source", "replay:"), ("feed.source", "kraken"),
       ("workers", "-1"),
       ("workers", "257"), ("workers", "four"), ("output", "xml"), ("cycle_ms", "0"),
       ("cycle_ms", "1.5"),
@@ -224,7 +224,7 @@ struct SettingsTests {
 
   @Test("values that are not scalars, invalid YAML, and limits that contradict a default")
   func otherBadFiles() throws {
-    let list = try tempConfig("feed: [sim, binance]\n")
+    let list = try tempConfig("feed:\n  source: [sim, binance]\n")
     let syntax = try tempConfig("cycle_ms: [1000\n")
     let scalar = try tempConfig("- just\n- a list\n")
     defer {
@@ -234,7 +234,7 @@ struct SettingsTests {
     }
     #expect(
       loadError(configPath: list)?.description
-        == "\(list): feed: expected \"sim\", \"binance\" or \"replay:FILE\", got a list")
+        == "\(list): feed.source: expected \"sim\", \"binance\" or \"replay:FILE\", got a list")
     #expect(
       loadError(configPath: syntax)?.description
         == "\(syntax): invalid YAML at line 2, column 1: parser: while parsing a flow sequence in line 1, "
