@@ -6,6 +6,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdlib.h>
 
 static inline int clua_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline int clua_upvalueindex(int i) { return lua_upvalueindex(i); }
@@ -27,6 +28,9 @@ static inline void *clua_newuserdata(lua_State *L, size_t size, int nuvalue) { r
 static inline size_t clua_memoryinuse(lua_State *L) {
   return (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
 }
+
+/// A full garbage collection (after a memory error, and before closing a state).
+static inline void clua_fullgc(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
 
 /// Loads a text chunk only: binary (precompiled) chunks are memory-unsafe to load.
 static inline int clua_loadtext(lua_State *L, const char *buf, size_t len, const char *name) {
@@ -60,6 +64,35 @@ static inline int clua_messagehandler(lua_State *L) {
   if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
   lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   return 1;
+}
+
+/// Per-state memory accounting (after Suricata's sandbox allocator). `limit` applies only
+/// while `enforce` is set: the host turns it on around strategy code (chunk runs, filter
+/// calls), so host-side API calls outside protected calls never see an allocation failure.
+/// When `ptr` is NULL, Lua passes the object type in `osize`: only a real block's size counts.
+typedef struct {
+  size_t used;
+  size_t limit;
+  int enforce;
+} clua_MemoryBudget;
+
+static inline void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    b->used -= old;
+    return NULL;
+  }
+  if (b->enforce && nsize > old && b->used - old + nsize > b->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p == NULL) return NULL;
+  b->used = b->used - old + nsize;
+  return p;
+}
+
+static inline lua_State *clua_newstate(clua_MemoryBudget *budget) {
+  return lua_newstate(clua_alloc, budget);
 }
 
 /// Instruction budget (after Redis's script timeout hook): once a call has run `budget`

@@ -55,9 +55,6 @@ public final class CycleEngine: @unchecked Sendable {
   /// symbols). Called on the cycle thread. Default: stderr.
   public var log: (String) -> Void = { StandardError.line($0) }
 
-  /// The Lua instruction budget of one filter call.
-  public static let defaultBudget = 10_000_000
-
   /// - Parameter live: close cycles on wall-clock time too (live feeds); replay closes them
   ///   on event time only, so it is deterministic.
   public init(settings: Settings, sink: DiffSink, live: Bool) {
@@ -87,7 +84,7 @@ public final class CycleEngine: @unchecked Sendable {
   public func start(strategies sources: [StrategySource]) throws(EngineError) {
     for i in 0..<workerCount {
       let w = Worker(
-        index: i, store: store, book: book, stop: stopFlag, budget: Self.defaultBudget)
+        index: i, store: store, book: book, stop: stopFlag, limits: settings.sandboxLimits)
       w.launch()
       workers.append(w)
     }

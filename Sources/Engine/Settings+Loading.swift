@@ -222,6 +222,18 @@ private struct SettingsResolver {
     }
     if let v = try bool("strict") { s.strict = v }
     if let v = try bool("debug_updates") { s.debugUpdates = v }
+    if let v = try int(
+      "sandbox.instruction_budget", in: 1000...Int(Int32.max),
+      expected: "an integer from 1000 to \(Int32.max)")
+    {
+      s.instructionBudget = v
+    }
+    if let v = try int("sandbox.memory_mb", in: 1...65536, expected: "an integer from 1 to 65536") {
+      s.memoryMB = v
+    }
+    if let v = try int("sandbox.max_failing_cycles", in: 0...Int.max, expected: nonNegative) {
+      s.maxFailingCycles = v
+    }
     return s
   }
 }

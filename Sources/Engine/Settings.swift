@@ -42,11 +42,14 @@ public struct Settings: Sendable, Equatable {
   public var output: OutputFormat = .auto
   /// `cycle_ms`: cycle length in milliseconds, >= 1.
   public var cycleMs: Int = 1000
-  /// `cycle_grace_ms`: extra time a cycle may take, in milliseconds, >= 0.
+  /// `cycle_grace_ms`: live feeds close a quiet cycle this long after `cycle_ms` of wall-clock
+  /// time, in milliseconds, >= 0.
   public var cycleGraceMs: Int = 250
-  /// `min_update_interval_ms`: minimum time between updates of one symbol, in milliseconds, >= 0.
+  /// `min_update_interval_ms`: a symbol evaluated less than this long ago (event time) is
+  /// deferred to a later cycle, in milliseconds, >= 0.
   public var minUpdateIntervalMs: Int = 100
-  /// `batch_threshold`: fraction (0...1) of changed symbols above which updates are batched.
+  /// `batch_threshold`: share (0...1) of known symbols changed in a cycle above which workers
+  /// evaluate in batches.
   public var batchThreshold: Double = 0.5
   /// `batch_size`: symbols per batch, >= 1.
   public var batchSize: Int = 20
@@ -62,10 +65,24 @@ public struct Settings: Sendable, Equatable {
   public var simSeed: UInt64 = 42
   /// `speed`: replay/simulation speed multiplier (> 0), or nil (`"max"`) = as fast as possible.
   public var speed: Double? = 1
-  /// `strict`: strict mode.
+  /// `strict`: replay stops at the first malformed line instead of skipping it.
   public var strict: Bool = false
-  /// `debug_updates`: debug output for every update.
+  /// `debug_updates`: keep the last 100 update events; print them on SIGUSR1 and at exit.
   public var debugUpdates: Bool = false
+  /// `sandbox.instruction_budget`: Lua instructions one filter call may run, >= 1000.
+  public var instructionBudget: Int = 1_000_000
+  /// `sandbox.memory_mb`: memory cap of one Lua state while strategy code runs, in MiB, >= 1.
+  public var memoryMB: Int = 64
+  /// `sandbox.max_failing_cycles`: a strategy failing on more than half its calls in this many
+  /// consecutive cycles is disabled until its file changes; 0 = never.
+  public var maxFailingCycles: Int = 10
+
+  /// The sandbox limits these settings describe.
+  public var sandboxLimits: SandboxLimits {
+    SandboxLimits(
+      instructionBudget: instructionBudget, memoryBytes: memoryMB << 20,
+      maxFailingCycles: maxFailingCycles)
+  }
 
   public init() {}
 }
@@ -84,6 +101,7 @@ extension Settings {
     "cycle_ms", "cycle_grace_ms", "min_update_interval_ms",
     "batch_threshold", "batch_size", "max_symbols", "max_candles",
     "tracking.mode", "sim.symbols", "sim.seed", "speed", "strict", "debug_updates",
+    "sandbox.instruction_budget", "sandbox.memory_mb", "sandbox.max_failing_cycles",
   ]
 
   /// The config file used when no `--config` is given (relative to the working directory).

@@ -4,7 +4,9 @@ import Tracking
 /// on a synthetic symbol, so runtime errors on ordinary data show up before going live.
 public enum StrategyChecker {
   /// One `file:line: message` (or `file: message`) per problem; empty when all is well.
-  public static func check(directory: String, maxCandles: Int = 500) throws(EngineError) -> (
+  public static func check(
+    directory: String, maxCandles: Int = 500, limits: SandboxLimits = SandboxLimits()
+  ) throws(EngineError) -> (
     checked: Int, problems: [String]
   ) {
     let sources = try StrategySource.loadAll(from: directory)
@@ -12,7 +14,7 @@ public enum StrategyChecker {
     for source in sources {
       let store = syntheticStore(for: source, maxCandles: maxCandles)
       do {
-        let runtime = try StrategyRuntime(store: store, budget: CycleEngine.defaultBudget)
+        let runtime = try StrategyRuntime(store: store, limits: limits)
         let compiled = try runtime.compile(source)
         runtime.install([compiled])
         runtime.prepareView(0)

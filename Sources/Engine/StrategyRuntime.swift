@@ -38,11 +38,12 @@ final class StrategyRuntime {
   private var columnMetaRef: Int32 = 0
   private var validatorRef: Int32 = 0
 
-  init(store: MarketStore, budget: Int) throws(EngineError) {
+  init(store: MarketStore, limits: SandboxLimits) throws(EngineError) {
     self.store = store
-    self.budget = Int32(clamping: budget)
+    self.budget = Int32(clamping: limits.instructionBudget)
     do {
-      state = try SandboxedState()
+      state = try SandboxedState(memoryLimit: limits.memoryBytes)
+      state.instructionBudget = budget
       try setUpMetatables()
     } catch {
       throw EngineError("cannot set up the Lua state: \(error.message)")
@@ -154,11 +155,19 @@ final class StrategyRuntime {
     lua.push(ref: strategies[strategy].filterRef)
     lua.push(ref: proxyRefs[Int(symbol)])
     clua_setbudget(L, budget)
+    lua.enforceMemoryLimit(true)
     let status = lua.rawProtectedCall(arguments: 1, results: 2)
+    lua.enforceMemoryLimit(false)
     clua_setbudget(L, 0)
     defer { lua.top = top }
     guard status == LUA_OK else {
-      return .failed(lua.string(at: -1) ?? "error object is not a string")
+      let message = lua.string(at: -1) ?? "error object is not a string"
+      if status == LUA_ERRMEM {
+        lua.top = top
+        clua_fullgc(L)
+        return .failed("not enough memory: the strategy passed the state's memory cap")
+      }
+      return .failed(message)
     }
     guard lua_toboolean(L, -2) != 0 else { return .noMatch }
     switch lua_type(L, -1) {

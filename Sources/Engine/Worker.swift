@@ -53,19 +53,19 @@ final class Worker: @unchecked Sendable {
   private let store: MarketStore
   private let book: MatchBook
   private let stopFlag: StopFlag
-  private let budget: Int
+  private let limits: SandboxLimits
   private let start = DispatchSemaphore(value: 0)
   private let done = DispatchSemaphore(value: 0)
   private var command: WorkerCommand = .stop
   private var report = WorkerReport()
   private var thread: Thread?
 
-  init(index: Int, store: MarketStore, book: MatchBook, stop: StopFlag, budget: Int) {
+  init(index: Int, store: MarketStore, book: MatchBook, stop: StopFlag, limits: SandboxLimits) {
     self.index = index
     self.store = store
     self.book = book
     self.stopFlag = stop
-    self.budget = budget
+    self.limits = limits
   }
 
   func launch() {
@@ -94,7 +94,7 @@ final class Worker: @unchecked Sendable {
     var runtime: StrategyRuntime?
     var setupError: EngineError?
     do {
-      runtime = try StrategyRuntime(store: store, budget: budget)
+      runtime = try StrategyRuntime(store: store, limits: limits)
     } catch {
       setupError = error
     }

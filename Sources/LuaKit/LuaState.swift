@@ -9,15 +9,49 @@ public final class LuaState {
   /// The raw `lua_State *`, for the engine's hot-path views.
   public let L: OpaquePointer
   private let messageHandlerRef: Int32
+  /// Memory accounting of this state (see `clua_alloc`); freed after `lua_close`.
+  private let budget: UnsafeMutablePointer<clua_MemoryBudget>
 
-  public init() throws(LuaError) {
-    guard let L = luaL_newstate() else { throw LuaError(message: "cannot create a Lua state") }
+  /// - Parameter memoryLimit: bytes this state may hold while strategy code runs
+  ///   (``withMemoryLimit(_:)``); host work is never limited.
+  public init(memoryLimit: Int = 64 << 20) throws(LuaError) {
+    budget = .allocate(capacity: 1)
+    budget.initialize(to: clua_MemoryBudget(used: 0, limit: max(0, memoryLimit), enforce: 0))
+    guard let L = clua_newstate(budget) else {
+      budget.deallocate()
+      throw LuaError(message: "cannot create a Lua state")
+    }
     self.L = L
     lua_pushcclosure(L, clua_messagehandler, 0)
     messageHandlerRef = luaL_ref(L, clua_registryindex())
   }
 
-  deinit { lua_close(L) }
+  deinit {
+    lua_close(L)
+    budget.deallocate()
+  }
+
+  /// Bytes currently allocated by this state.
+  public var memoryUsed: Int { budget.pointee.used }
+
+  /// The memory cap applied while strategy code runs, in bytes.
+  public var memoryLimit: Int {
+    get { budget.pointee.limit }
+    set { budget.pointee.limit = max(0, newValue) }
+  }
+
+  /// Runs `body` with the memory cap enforced: an allocation past it fails, which Lua turns
+  /// into a "not enough memory" error caught by the protected call inside `body`.
+  @inline(__always)
+  public func withMemoryLimit<T>(_ body: () throws(LuaError) -> T) throws(LuaError) -> T {
+    budget.pointee.enforce = 1
+    defer { budget.pointee.enforce = 0 }
+    return try body()
+  }
+
+  /// Turns the memory cap on or off (the evaluation hot path toggles it around each call).
+  @inline(__always)
+  public func enforceMemoryLimit(_ on: Bool) { budget.pointee.enforce = on ? 1 : 0 }
 
   public var top: Int32 {
     get { lua_gettop(L) }

@@ -10,7 +10,8 @@ import CLua
 /// its own environment, so no strategy sees or changes another's. Library tables are
 /// read-only proxies; `load` accepts text chunks only and defaults to the caller's
 /// environment; `print` writes to stderr (stdout carries the diffs).
-/// Never exposed: `os io debug package dofile loadfile collectgarbage string.dump`.
+/// Never exposed: `os io debug package dofile loadfile collectgarbage string.dump`, nor
+/// `__gc` metamethods. `require` loads only plugins the host handed over.
 public enum Sandbox {
   static let prelude = #"""
     local host_print = ...
@@ -46,12 +47,20 @@ public enum Sandbox {
       assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
       pcall = pcall, rawequal = rawequal, rawget = rawget, rawlen = rawlen, select = select,
       tonumber = tonumber, tostring = tostring, type = type, xpcall = xpcall,
-      getmetatable = getmetatable, setmetatable = setmetatable, _VERSION = _VERSION,
+      getmetatable = getmetatable, _VERSION = _VERSION,
       string = readonly(copy(string, { dump = true }), "string"),
       table = readonly(copy(table), "table"),
       math = readonly(copy(math), "math"),
       utf8 = readonly(copy(utf8), "utf8"),
     }
+    -- A __gc metamethod would run strategy code during any later allocation, even host
+    -- work outside a protected call and outside the instruction budget: refuse it.
+    base.setmetatable = function(t, mt)
+      if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+        error("__gc metamethods are not allowed in strategies", 2)
+      end
+      return setmetatable(t, mt)
+    end
     -- rawset would bypass the read-only proxies (views, libraries): refuse protected tables.
     base.rawset = function(t, k, v)
       if getmetatable(t) == false then error("attempt to modify a read-only table", 2) end
@@ -88,13 +97,46 @@ public enum Sandbox {
     -- `add_global(name, value)`: the host adds a library (e.g. `ta`) visible to all.
     local function add_global(name, value) extras[name] = value end
 
-    return new_env, add_global, readonly
+    -- Plugins: `require(name)` loads the plugin's source (handed over by the host from the
+    -- plugins directory, nothing else) once per state, in an environment of its own, and
+    -- returns its value; a table value is returned read-only, as it is shared.
+    local plugin_sources, plugin_values, plugin_loading = {}, {}, {}
+    local function set_plugin(name, path, source)
+      plugin_sources[name] = source and { path = path, source = source } or nil
+      plugin_values[name] = nil
+    end
+    local function clear_plugin_values()
+      for k in pairs(plugin_values) do plugin_values[k] = nil end
+    end
+    base.require = function(name)
+      if type(name) ~= "string" then error("require expects a plugin name", 2) end
+      local value = plugin_values[name]
+      if value ~= nil then return value end
+      local p = plugin_sources[name]
+      if not p then error("plugin '" .. name .. "' not found in the plugins directory", 2) end
+      if plugin_loading[name] then error("plugin '" .. name .. "' requires itself", 2) end
+      plugin_loading[name] = true
+      local f, err = load(p.source, "@" .. p.path, "t", new_env("plugin:" .. name))
+      if not f then
+        plugin_loading[name] = nil
+        error(err, 0)
+      end
+      local ok, result = pcall(f, name)
+      plugin_loading[name] = nil
+      if not ok then error(result, 0) end
+      if result == nil then result = true end
+      if type(result) == "table" then result = readonly(result, name) end
+      plugin_values[name] = result
+      return result
+    end
+
+    return new_env, add_global, readonly, set_plugin, clear_plugin_values
     """#
 
   /// Opens the safe libraries and installs the sandbox. Returns registry references to
   /// `new_env`, `add_global` and `readonly`.
   static func install(in state: LuaState) throws(LuaError) -> (
-    newEnv: Int32, addGlobal: Int32, readonly: Int32
+    newEnv: Int32, addGlobal: Int32, readonly: Int32, setPlugin: Int32, clearPlugins: Int32
   ) {
     let L = state.L
     luaL_requiref(L, "_G", luaopen_base, 1)
@@ -110,11 +152,13 @@ public enum Sandbox {
     }
     try state.load(prelude, chunkName: "=sandbox")
     state.push(hostPrint)
-    try state.protectedCall(arguments: 1, results: 3)
+    try state.protectedCall(arguments: 1, results: 5)
+    let clearPlugins = state.ref()
+    let setPlugin = state.ref()
     let readonly = state.ref()
     let addGlobal = state.ref()
     let newEnv = state.ref()
-    return (newEnv, addGlobal, readonly)
+    return (newEnv, addGlobal, readonly, setPlugin, clearPlugins)
   }
 
   /// `print` for strategies: one line on stderr.

@@ -4,13 +4,35 @@ import CLua
 /// Owned by one thread for its whole life, like ``LuaState``.
 public final class SandboxedState {
   public let lua: LuaState
+  /// Lua instructions a chunk run may take (0: no limit); filter calls arm their own.
+  public var instructionBudget: Int32 = 0
   private let newEnvRef: Int32
   private let addGlobalRef: Int32
   private let readonlyRef: Int32
+  private let setPluginRef: Int32
+  private let clearPluginsRef: Int32
 
-  public init() throws(LuaError) {
-    lua = try LuaState()
-    (newEnvRef, addGlobalRef, readonlyRef) = try Sandbox.install(in: lua)
+  /// - Parameter memoryLimit: bytes the state may hold while strategy code runs.
+  public init(memoryLimit: Int = 64 << 20) throws(LuaError) {
+    lua = try LuaState(memoryLimit: memoryLimit)
+    (newEnvRef, addGlobalRef, readonlyRef, setPluginRef, clearPluginsRef) = try Sandbox.install(
+      in: lua)
+  }
+
+  /// Makes `require(name)` load `source` (shown as `path` in messages); nil removes it.
+  /// Forgets any loaded value of that plugin.
+  public func setPlugin(_ name: String, path: String, source: String?) throws(LuaError) {
+    lua.push(ref: setPluginRef)
+    lua_pushstring(lua.L, name)
+    lua_pushstring(lua.L, path)
+    if let source { lua_pushstring(lua.L, source) } else { lua_pushnil(lua.L) }
+    try lua.protectedCall(arguments: 3, results: 0)
+  }
+
+  /// Forgets every loaded plugin value (their sources stay), so the next `require` reloads.
+  public func forgetPluginValues() throws(LuaError) {
+    lua.push(ref: clearPluginsRef)
+    try lua.protectedCall(arguments: 0, results: 0)
   }
 
   /// Compiles `source` (text only), runs it once in a fresh environment of its own and leaves
@@ -23,7 +45,11 @@ public final class SandboxedState {
     try lua.protectedCall(arguments: 1, results: 1)
     // The chunk's first upvalue is its _ENV.
     if lua_setupvalue(L, -2, 1) == nil { clua_pop(L, 1) }
-    try lua.protectedCall(arguments: 0, results: 1)
+    clua_setbudget(L, instructionBudget)
+    defer { clua_setbudget(L, 0) }
+    try lua.withMemoryLimit { () throws(LuaError) in
+      try lua.protectedCall(arguments: 0, results: 1)
+    }
   }
 
   /// Makes the value on top of the stack a global visible (read-only) to every strategy

@@ -70,8 +70,8 @@ struct SettingsTests {
 
   @Test("keys and their environment variable names")
   func keysAndEnvironmentNames() {
-    #expect(Settings.keys.count == 18)
-    #expect(Set(Settings.keys).count == 18)
+    #expect(Settings.keys.count == 21)
+    #expect(Set(Settings.keys).count == 21)
     #expect(Settings.environmentVariableName(forKey: "tracking.mode") == "TRACKING_MODE")
     #expect(Settings.environmentVariableName(forKey: "cycle_ms") == "CYCLE_MS")
     #expect(Settings.environmentVariableName(forKey: "sim.symbols") == "SIM_SYMBOLS")
@@ -88,6 +88,8 @@ struct SettingsTests {
       "batch_threshold": "0.25", "batch_size": "5", "max_symbols": "1000", "max_candles": "99",
       "tracking.mode": "all", "sim.symbols": "1000", "sim.seed": "18446744073709551615",
       "speed": "max", "strict": "true", "debug_updates": "yes",
+      "sandbox.instruction_budget": "5000", "sandbox.memory_mb": "8",
+      "sandbox.max_failing_cycles": "0",
     ]
     #expect(Set(values.keys) == Set(Settings.keys))
     var expected = Settings()
@@ -109,6 +111,9 @@ struct SettingsTests {
     expected.speed = nil
     expected.strict = true
     expected.debugUpdates = true
+    expected.instructionBudget = 5000
+    expected.memoryMB = 8
+    expected.maxFailingCycles = 0
     let environment = Dictionary(
       uniqueKeysWithValues: values.map { (Settings.environmentVariableName(forKey: $0), $1) })
     let empty = try tempConfig("")

@@ -1,0 +1,16 @@
+/// Limits applied to strategy code in every Lua state.
+public struct SandboxLimits: Sendable, Equatable {
+  /// Lua instructions one filter call (or one chunk run) may execute before it is aborted.
+  public var instructionBudget: Int
+  /// Bytes one Lua state may hold while strategy code runs.
+  public var memoryBytes: Int
+  /// Consecutive evaluated cycles in which more than half of a strategy's calls failed,
+  /// after which the strategy is disabled until its file changes (0: never disable).
+  public var maxFailingCycles: Int
+
+  public init(instructionBudget: Int = 1_000_000, memoryBytes: Int = 64 << 20, maxFailingCycles: Int = 10) {
+    self.instructionBudget = instructionBudget
+    self.memoryBytes = memoryBytes
+    self.maxFailingCycles = maxFailingCycles
+  }
+}
