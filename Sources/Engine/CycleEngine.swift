@@ -47,6 +47,17 @@ public final class CycleEngine: @unchecked Sendable {
   private var errorReports: [String: Double] = [:]
   private var rejectedReported = 0
   private var indices: [Int32] = []
+  private var code = CodeSet(strategies: [])
+  private let pendingReload = Mutex<CodeSet?>(nil)
+  /// Reload errors already printed (`id`, source), so a bad save is reported once.
+  private var reportedReloadErrors: Set<[String]> = []
+  /// Strategies disabled for failing too often, until their file changes.
+  private var disabled: Set<String> = []
+  private var failingCycles: [String: Int] = [:]
+  /// Strategy indices to evaluate on every symbol in the next evaluated cycle (reloaded).
+  private var fullEvaluation: Set<Int> = []
+  /// Exits of removed or disabled strategies, written with the next cycle's diffs.
+  private var pendingExits: [ResolvedDiff] = []
 
   /// Called after every cycle on the cycle thread (status line, metrics).
   public var onCycle: ((CycleStatus) -> Void)?
@@ -82,13 +93,20 @@ public final class CycleEngine: @unchecked Sendable {
 
   /// Starts the workers and compiles `sources` in each. Throws the first compile error.
   public func start(strategies sources: [StrategySource]) throws(EngineError) {
+    try start(code: CodeSet(strategies: sources))
+  }
+
+  /// Starts the workers and loads `code` (strategies and plugins) in each.
+  /// Throws the first compile error, naming `file:line`.
+  public func start(code: CodeSet) throws(EngineError) {
     for i in 0..<workerCount {
       let w = Worker(
         index: i, store: store, book: book, stop: stopFlag, limits: settings.sandboxLimits)
       w.launch()
       workers.append(w)
     }
-    for w in workers { w.send(.compile(sources)) }
+    let all = Set(code.strategies.map(\.id))
+    for w in workers { w.send(.load(code, changed: all)) }
     var firstError: EngineError?
     for w in workers {
       let r = w.wait()
@@ -102,7 +120,14 @@ public final class CycleEngine: @unchecked Sendable {
       shutDownWorkers()
       throw firstError
     }
-    for _ in strategies { book.insertStrategy(at: 0) }
+    self.code = code
+    book.remap(strategies.map { _ in nil })
+  }
+
+  /// Asks for `code` to replace the running strategies and plugins at the next cycle
+  /// boundary (hot reload). Any thread may call it; the latest request wins.
+  public func requestReload(_ code: CodeSet) {
+    pendingReload.withLock { $0 = code }
   }
 
   public var strategyInfos: [StrategyInfo] { strategies }
@@ -215,12 +240,16 @@ public final class CycleEngine: @unchecked Sendable {
 
   /// Evaluates the cycle `cycle` and writes its diffs.
   private func closeCycle(_ cycle: Int64) {
+    applyPendingReload()
     summary.cycles += 1
     let now = (cycle &+ 1) &* Int64(settings.cycleMs)
     let known = store.symbolCount
     summary.symbolCycles += known
     let count = updates.updateCount
-    guard count != lastUpdateCount || pendingDeferred else {
+    guard
+      count != lastUpdateCount || pendingDeferred || !fullEvaluation.isEmpty
+        || !pendingExits.isEmpty
+    else {
       report(cycle, known: known, changed: 0, evaluated: 0, calls: 0, diffs: 0, batch: false)
       return
     }
@@ -250,13 +279,31 @@ public final class CycleEngine: @unchecked Sendable {
     }
     for s in toEvaluate { limiter.recordEvaluation(s, at: now) }
     let batchMode = Double(changed) > settings.batchThreshold * Double(known)
-    let reports = dispatch(toEvaluate, batchMode: batchMode)
+
+    // Strategies reloaded since the last cycle are evaluated on every symbol, the others on
+    // the changed ones; disabled strategies on none.
+    let enabled = strategies.indices.filter { !disabled.contains(strategies[$0].id) }
+    let regular = enabled.filter { !fullEvaluation.contains($0) }
+    let reloaded = enabled.filter { fullEvaluation.contains($0) }
+    fullEvaluation.removeAll()
+    var reports = dispatch(
+      toEvaluate, strategies: regular.count == strategies.count ? nil : regular,
+      batchMode: batchMode)
+    if !reloaded.isEmpty {
+      reports += dispatch(Array(0..<Int32(known)), strategies: reloaded, batchMode: batchMode)
+    }
+    if stopFlag.isRaised, reports.contains(where: \.interrupted) { return }
+
     var diffs: [DiffRecord] = []
     var calls = 0
+    var callsPerStrategy = Array(repeating: 0, count: strategies.count)
     var errors: [Int: StrategyErrors] = [:]
     for r in reports {
       diffs.append(contentsOf: r.diffs)
       calls += r.filterCalls
+      for (k, n) in r.callsPerStrategy.enumerated() where k < callsPerStrategy.count {
+        callsPerStrategy[k] += n
+      }
       for (k, e) in r.errors {
         if let old = errors[k] {
           errors[k] = StrategyErrors(count: old.count + e.count, firstMessage: old.firstMessage)
@@ -265,30 +312,168 @@ public final class CycleEngine: @unchecked Sendable {
         }
       }
     }
-    if stopFlag.isRaised, reports.contains(where: \.interrupted) { return }
+    let disabling = strategiesToDisable(calls: callsPerStrategy, errors: errors)
     let names = store.symbols
-    diffs.sort { a, b in
-      if a.strategy != b.strategy { return a.strategy < b.strategy }
-      return names.name(at: a.symbol).utf8.lexicographicallyPrecedes(names.name(at: b.symbol).utf8)
-    }
-    var resolved: [ResolvedDiff] = []
-    resolved.reserveCapacity(diffs.count)
-    for d in diffs {
+    var resolved = pendingExits
+    pendingExits.removeAll()
+    resolved.reserveCapacity(resolved.count + diffs.count)
+    for d in diffs where !disabling.contains(Int(d.strategy)) {
       book.set(strategy: Int(d.strategy), symbol: d.symbol, matched: d.isEnter)
       resolved.append(
         ResolvedDiff(
           strategy: strategies[Int(d.strategy)].id, symbol: names.name(at: d.symbol),
           isEnter: d.isEnter, price: d.price, info: d.info))
     }
+    for k in disabling.sorted() {
+      resolved += exits(of: k)
+      disabled.insert(strategies[k].id)
+      let message = errors[k]?.firstMessage ?? ""
+      log(
+        "strategy \(strategies[k].id): disabled after \(settings.maxFailingCycles) cycles failing on "
+          + "most symbols (last error: \(message)); it stays off until its file changes")
+    }
+    resolved.sort { a, b in
+      if a.strategy != b.strategy {
+        return a.strategy.utf8.lexicographicallyPrecedes(b.strategy.utf8)
+      }
+      return a.symbol.utf8.lexicographicallyPrecedes(b.symbol.utf8)
+    }
     sink.write(cycle: cycle, time: now, diffs: resolved)
     summary.symbolEvaluations += toEvaluate.count
     summary.filterCalls += calls
-    summary.diffs += diffs.count
+    summary.diffs += resolved.count
     if batchMode { summary.batchCycles += 1 }
     reportErrors(errors)
     report(
       cycle, known: known, changed: changed, evaluated: toEvaluate.count, calls: calls,
-      diffs: diffs.count, batch: batchMode)
+      diffs: resolved.count, batch: batchMode)
+  }
+
+  /// Strategy indices that failed on more than half their calls for `max_failing_cycles`
+  /// cycles in a row, counting this one.
+  private func strategiesToDisable(calls: [Int], errors: [Int: StrategyErrors]) -> Set<Int> {
+    let limit = settings.maxFailingCycles
+    guard limit > 0 else { return [] }
+    var result: Set<Int> = []
+    for (k, n) in calls.enumerated() where n > 0 {
+      let id = strategies[k].id
+      if (errors[k]?.count ?? 0) * 2 > n {
+        failingCycles[id, default: 0] += 1
+        if failingCycles[id, default: 0] >= limit { result.insert(k) }
+      } else {
+        failingCycles[id] = 0
+      }
+    }
+    return result
+  }
+
+  /// `exit` diffs for every symbol strategy `k` matches, clearing its matches.
+  private func exits(of k: Int) -> [ResolvedDiff] {
+    let id = strategies[k].id
+    return book.matches(strategy: k).map { symbol in
+      book.set(strategy: k, symbol: symbol, matched: false)
+      return ResolvedDiff(
+        strategy: id, symbol: store.symbols.name(at: symbol), isEnter: false,
+        price: store.ticker(symbol).fields.price, info: nil)
+    }
+  }
+
+  /// Hot reload at a cycle boundary: compiles what changed in a scratch state first, keeps
+  /// the old version of anything that fails (reporting `file:line: message` once), swaps the
+  /// rest into every worker, and schedules the changed strategies for evaluation on every
+  /// symbol. Removed strategies exit every symbol they matched.
+  private func applyPendingReload() {
+    guard
+      let next = pendingReload.withLock({ p -> CodeSet? in
+        defer { p = nil }
+        return p
+      })
+    else { return }
+    let old = code
+    let oldByID = Dictionary(old.strategies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let pluginsChanged = next.plugins != old.plugins
+    let candidates = next.strategies.filter {
+      pluginsChanged || oldByID[$0.id]?.source != $0.source
+    }
+    var failed: [String: String] = [:]
+    do {
+      let scratch = try StrategyRuntime(store: store, limits: settings.sandboxLimits)
+      try scratch.setPlugins(next.plugins)
+      for s in candidates {
+        do {
+          _ = try scratch.compile(s)
+        } catch {
+          failed[s.id] = error.description
+        }
+      }
+    } catch {
+      log("reload: \(error)")
+      return
+    }
+    for s in candidates where failed[s.id] != nil {
+      let key = [s.id, s.source] + next.plugins.map(\.source)
+      if !reportedReloadErrors.contains(key) {
+        reportedReloadErrors.insert(key)
+        log("\(failed[s.id] ?? "") (the previous version keeps running)")
+      }
+    }
+    var effective = next
+    if pluginsChanged && !failed.isEmpty {
+      log(
+        "reload: plugin change refused: it breaks \(failed.keys.sorted().joined(separator: ", "))")
+      effective.plugins = old.plugins
+      effective.strategies = next.strategies.compactMap { s in
+        failed[s.id] == nil && oldByID[s.id]?.source == s.source ? s : oldByID[s.id]
+      }
+      // Strategies whose own source changed are tried again with the old plugins next time.
+      if effective == old { return }
+    } else {
+      effective.strategies = next.strategies.compactMap { s in
+        failed[s.id] == nil ? s : oldByID[s.id]
+      }
+    }
+    let changed = Set(
+      effective.strategies.filter {
+        pluginsChanged && effective.plugins == next.plugins || oldByID[$0.id]?.source != $0.source
+      }
+      .map(\.id))
+    let removed = old.strategies.map(\.id).filter { id in
+      !effective.strategies.contains { $0.id == id }
+    }
+    guard !changed.isEmpty || !removed.isEmpty || effective.plugins != old.plugins else { return }
+
+    for w in workers { w.send(.load(effective, changed: changed)) }
+    var compiled: [StrategyInfo]?
+    for w in workers {
+      let r = w.wait()
+      if let e = r.compileError {
+        log("reload: worker \(w.index): \(e)")
+      } else if w.index == 0 {
+        compiled = r.compiled
+      }
+    }
+    guard let compiled else { return }
+    for id in removed {
+      if let k = strategies.firstIndex(where: { $0.id == id }) { pendingExits += exits(of: k) }
+    }
+    let oldIndex = Dictionary(
+      strategies.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    book.remap(compiled.map { oldIndex[$0.id] })
+    strategies = compiled
+    code = effective
+    for id in changed {
+      disabled.remove(id)
+      failingCycles[id] = nil
+    }
+    fullEvaluation = Set(strategies.indices.filter { changed.contains(strategies[$0].id) })
+    var parts: [String] = []
+    let added = changed.filter { oldByID[$0] == nil }.sorted()
+    let updated = changed.filter { oldByID[$0] != nil }.sorted()
+    if !added.isEmpty { parts.append("added \(added.joined(separator: ", "))") }
+    if !updated.isEmpty { parts.append("reloaded \(updated.joined(separator: ", "))") }
+    if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
+    if effective.plugins != old.plugins { parts.append("plugins updated") }
+    log("reload: " + parts.joined(separator: "; "))
   }
 
   private func deferSymbol(_ symbol: Int32) {
@@ -308,7 +493,8 @@ public final class CycleEngine: @unchecked Sendable {
   }
 
   /// Splits `symbols` into contiguous shares, one per worker, and waits for all reports.
-  private func dispatch(_ symbols: [Int32], batchMode: Bool) -> [WorkerReport] {
+  /// `strategies`: indices to evaluate (nil: all).
+  private func dispatch(_ symbols: [Int32], strategies: [Int]?, batchMode: Bool) -> [WorkerReport] {
     guard !symbols.isEmpty else { return [] }
     let n = workers.count
     var used: [Worker] = []
@@ -319,7 +505,8 @@ public final class CycleEngine: @unchecked Sendable {
       w.send(
         .evaluate(
           WorkerJob(
-            symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil)))
+            symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil,
+            strategies: strategies)))
       used.append(w)
     }
     let reports = used.map { $0.wait() }

@@ -62,14 +62,10 @@ public final class MatchBook: @unchecked Sendable {
     return out
   }
 
-  /// Inserts a cleared row for a new strategy at `index`, or removes one.
-  public func insertStrategy(at index: Int) {
-    bits.insert(Array(repeating: 0, count: words), at: index)
-  }
-
-  public func removeStrategy(at index: Int) { bits.remove(at: index) }
-
-  public func replaceStrategy(at index: Int) {
-    bits[index] = Array(repeating: 0, count: words)
+  /// Rebuilds the rows for a new strategy list: new row `i` is old row `mapping[i]`, or
+  /// cleared when nil (a new strategy).
+  public func remap(_ mapping: [Int?]) {
+    let old = bits
+    bits = mapping.map { m in m.map { old[$0] } ?? Array(repeating: 0, count: words) }
   }
 }

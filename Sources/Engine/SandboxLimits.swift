@@ -8,7 +8,9 @@ public struct SandboxLimits: Sendable, Equatable {
   /// after which the strategy is disabled until its file changes (0: never disable).
   public var maxFailingCycles: Int
 
-  public init(instructionBudget: Int = 1_000_000, memoryBytes: Int = 64 << 20, maxFailingCycles: Int = 10) {
+  public init(
+    instructionBudget: Int = 1_000_000, memoryBytes: Int = 64 << 20, maxFailingCycles: Int = 10
+  ) {
     self.instructionBudget = instructionBudget
     self.memoryBytes = memoryBytes
     self.maxFailingCycles = maxFailingCycles

@@ -87,23 +87,34 @@ final class StrategyRuntime {
       intervalIndices: timeframes.map { store.knownIntervalIndex($0) })
   }
 
-  /// Replaces the whole strategy list (ordered by id).
+  /// Replaces the whole strategy list (ordered by id); filters no longer listed are released.
   func install(_ compiled: [Compiled]) {
-    for old in strategies { state.lua.unref(old.filterRef) }
+    let kept = Set(compiled.map(\.filterRef))
+    for old in strategies where !kept.contains(old.filterRef) { state.lua.unref(old.filterRef) }
     strategies = compiled
   }
 
-  func insert(_ compiled: Compiled, at index: Int) { strategies.insert(compiled, at: index) }
+  /// The compiled strategy with this id, if installed.
+  func compiled(id: String) -> Compiled? { strategies.first { $0.info.id == id } }
 
-  func replace(at index: Int, with compiled: Compiled) {
-    state.lua.unref(strategies[index].filterRef)
-    strategies[index] = compiled
+  /// Hands the plugin sources to `require`; if any changed, loaded plugin values are
+  /// forgotten so strategies compiled afterwards get the new versions.
+  func setPlugins(_ plugins: [StrategySource]) throws(EngineError) {
+    guard plugins != pluginSources else { return }
+    do {
+      let names = Set(plugins.map(\.id))
+      for old in pluginSources where !names.contains(old.id) {
+        try state.setPlugin(old.id, path: old.path, source: nil)
+      }
+      for p in plugins { try state.setPlugin(p.id, path: p.path, source: p.source) }
+      try state.forgetPluginValues()
+    } catch {
+      throw EngineError("cannot install plugins: \(error.message)")
+    }
+    pluginSources = plugins
   }
 
-  func remove(at index: Int) {
-    state.lua.unref(strategies[index].filterRef)
-    strategies.remove(at: index)
-  }
+  private var pluginSources: [StrategySource] = []
 
   // MARK: Evaluation
 

@@ -7,7 +7,9 @@ import Tracking
 /// What a worker is asked to do; one command at a time.
 enum WorkerCommand: @unchecked Sendable {
   // safe: commands carry only value types and `Sendable` references.
-  case compile([StrategySource])
+  /// Installs `code`: plugins replaced, strategies whose id is not in `changed` and already
+  /// compiled are kept as they are, the others compiled.
+  case load(CodeSet, changed: Set<String>)
   case evaluate(WorkerJob)
   case stop
 }
@@ -18,6 +20,8 @@ struct WorkerJob: Sendable {
   var symbols: [Int32]
   /// Batch mode: process `batchSize` symbols at a time and yield between batches.
   var batchSize: Int?
+  /// Strategy indices to evaluate (ascending); nil: all.
+  var strategies: [Int]?
 }
 
 /// Errors of one strategy in one cycle on one worker.
@@ -33,6 +37,8 @@ struct WorkerReport: Sendable {
   var symbolsEvaluated = 0
   var batches = 0
   var errors: [Int: StrategyErrors] = [:]
+  /// Filter calls per strategy index.
+  var callsPerStrategy: [Int] = []
   var compileError: EngineError?
   var compiled: [StrategyInfo] = []
   var luaMemory = 0
@@ -105,9 +111,9 @@ final class Worker: @unchecked Sendable {
       case .stop:
         done.signal()
         return
-      case .compile(let sources):
+      case .load(let code, let changed):
         if let runtime {
-          compile(sources, in: runtime, into: &out)
+          load(code, changed: changed, in: runtime, into: &out)
         } else {
           out.compileError = setupError
         }
@@ -122,25 +128,30 @@ final class Worker: @unchecked Sendable {
     }
   }
 
-  private func compile(
-    _ sources: [StrategySource], in runtime: StrategyRuntime, into out: inout WorkerReport
+  private func load(
+    _ code: CodeSet, changed: Set<String>, in runtime: StrategyRuntime, into out: inout WorkerReport
   ) {
-    var compiled: [StrategyRuntime.Compiled] = []
-    for source in sources {
-      do {
-        compiled.append(try runtime.compile(source))
-      } catch {
-        out.compileError = error
-        return
+    do {
+      try runtime.setPlugins(code.plugins)
+      var compiled: [StrategyRuntime.Compiled] = []
+      for source in code.strategies {
+        if !changed.contains(source.id), let existing = runtime.compiled(id: source.id) {
+          compiled.append(existing)
+        } else {
+          compiled.append(try runtime.compile(source))
+        }
       }
+      runtime.install(compiled)
+      out.compiled = compiled.map(\.info)
+    } catch {
+      out.compileError = error
     }
-    runtime.install(compiled)
-    out.compiled = compiled.map(\.info)
   }
 
   private func evaluate(_ job: WorkerJob, in runtime: StrategyRuntime, into out: inout WorkerReport)
   {
-    let strategies = runtime.strategies.count
+    let selected = job.strategies ?? Array(0..<runtime.strategies.count)
+    out.callsPerStrategy = Array(repeating: 0, count: runtime.strategies.count)
     let batchSize = job.batchSize ?? job.symbols.count
     var position = 0
     while position < job.symbols.count {
@@ -148,7 +159,7 @@ final class Worker: @unchecked Sendable {
       for symbol in job.symbols[position..<end] {
         runtime.prepareView(symbol)
         out.symbolsEvaluated += 1
-        for k in 0..<strategies {
+        for k in selected {
           let was = book.isMatched(strategy: k, symbol: symbol)
           let outcome = runtime.evaluate(k, symbol: symbol)
           var matched = false
@@ -158,12 +169,15 @@ final class Worker: @unchecked Sendable {
             matched = true
             info = i
             out.filterCalls += 1
+            out.callsPerStrategy[k] += 1
           case .noMatch:
             out.filterCalls += 1
+            out.callsPerStrategy[k] += 1
           case .notEvaluable:
             break
           case .failed(let message):
             out.filterCalls += 1
+            out.callsPerStrategy[k] += 1
             if out.errors[k] == nil {
               out.errors[k] = StrategyErrors(count: 1, firstMessage: message)
             } else {

@@ -49,19 +49,20 @@ enum Session {
     let stdoutIsTerminal = isatty(1) == 1
     let pretty = settings.output == .pretty || (settings.output == .auto && stdoutIsTerminal)
     let sink: DiffSink = pretty ? PrettyWriter(colour: stdoutIsTerminal) : JSONLinesWriter()
-    let sources: [StrategySource]
+    let code: CodeSet
     do {
-      sources = try StrategySource.loadAll(from: settings.strategies)
+      code = try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins)
     } catch {
       throw EngineFailure(message: error.description, code: 2)
     }
+    let sources = code.strategies
     if sources.isEmpty {
       StandardError.line("engine: no strategies (*.lua) in \(settings.strategies); running anyway")
     }
     let feed = try self.feed(for: settings, live: live)
     let engine = CycleEngine(settings: settings, sink: sink, live: live)
     do {
-      try engine.start(strategies: sources)
+      try engine.start(code: code)
     } catch {
       throw EngineFailure(message: error.description, code: 2)
     }
@@ -90,7 +91,20 @@ enum Session {
         }
       } : nil
     watcher?.start()
+    // Hot reload (live runs): strategy and plugin edits swap in at a cycle boundary.
+    let files: DirectoryWatcher? =
+      live
+      ? DirectoryWatcher(directories: [settings.strategies, settings.plugins]) { [engine] in
+        do {
+          engine.requestReload(
+            try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins))
+        } catch {
+          StandardError.line("reload: \(error)")
+        }
+      } : nil
+    files?.start()
     defer {
+      files?.stop()
       watcher?.stop()
       for s in signals { s.cancel() }
     }

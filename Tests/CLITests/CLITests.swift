@@ -34,7 +34,8 @@ enum EngineProcess {
     process.arguments = args
     process.currentDirectoryURL = cwd ?? root
     var environment = ProcessInfo.processInfo.environment
-    for key in ["TRACKING_MODE", "WORKERS", "OUTPUT", "FEED_SOURCE", "SPEED", "STRICT", "CYCLE_MS"] {
+    for key in ["TRACKING_MODE", "WORKERS", "OUTPUT", "FEED_SOURCE", "SPEED", "STRICT", "CYCLE_MS"]
+    {
       environment.removeValue(forKey: key)
     }
     process.environment = environment
