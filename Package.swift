@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Layers, lowest first; a target only imports the ones above it in this list:
-// CLua (system library) → LuaKit (wrapper + sandbox) → Tracking (symbols, store, update bits)
+// CLua (system library) → LuaKit (wrapper + sandbox) → Indicators (TA-Lib-compatible math)
+// → Tracking (symbols, store, update bits)
 // → Feeds (Binance wire format, replay, simulator) → Engine (workers, cycles, diffs)
 // → EngineCLI (the `engine` executable).
 let package = Package(
@@ -25,6 +26,8 @@ let package = Package(
       providers: [.apt(["liblua5.4-dev"])]
     ),
     .target(name: "LuaKit", dependencies: ["CLua"]),
+    // TA-Lib-compatible indicators over contiguous columns (pure Swift, no dependencies).
+    .target(name: "Indicators"),
     .target(
       name: "Tracking",
       dependencies: [.product(name: "Atomics", package: "swift-atomics")]
@@ -33,7 +36,7 @@ let package = Package(
     .target(
       name: "Engine",
       dependencies: [
-        "CLua", "LuaKit", "Tracking", "Feeds",
+        "CLua", "LuaKit", "Tracking", "Feeds", "Indicators",
         .product(name: "Atomics", package: "swift-atomics"),
         .product(name: "Configuration", package: "swift-configuration"),
       ]
@@ -46,6 +49,8 @@ let package = Package(
       ]
     ),
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua"]),
+    .testTarget(
+      name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "TrackingTests",
       dependencies: ["Tracking", .product(name: "Atomics", package: "swift-atomics")]),

@@ -42,9 +42,53 @@ static inline int clua_loadtext(lua_State *L, const char *buf, size_t len, const
 /// in C frames and never skips a Swift frame.
 typedef int (*clua_SwiftFunction)(lua_State *L);
 
+
+/// Per-state memory accounting (after Suricata's sandbox allocator). `limit` applies only
+/// while `enforce` is set: the host turns it on around strategy code (chunk runs, filter
+/// calls), so host-side API calls outside protected calls never see an allocation failure.
+/// When `ptr` is NULL, Lua passes the object type in `osize`: only a real block's size counts.
+typedef struct {
+  size_t used;
+  size_t limit;
+  int enforce;
+  unsigned magic;  /* CLUA_BUDGET_MAGIC: marks a state created by clua_newstate */
+} clua_MemoryBudget;
+
+#define CLUA_BUDGET_MAGIC 0x4C554142u
+
+static inline void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
+  size_t old = ptr ? osize : 0;
+  if (nsize == 0) {
+    free(ptr);
+    b->used -= old;
+    return NULL;
+  }
+  if (b->enforce && nsize > old && b->used - old + nsize > b->limit) return NULL;
+  void *p = realloc(ptr, nsize);
+  if (p == NULL) return NULL;
+  b->used = b->used - old + nsize;
+  return p;
+}
+
+static inline lua_State *clua_newstate(clua_MemoryBudget *budget) {
+  budget->magic = CLUA_BUDGET_MAGIC;
+  return lua_newstate(clua_alloc, budget);
+}
+
+/// Calls the Swift function. While it runs, the state's memory cap is lifted: Swift code may
+/// push values, and an allocation failure there would longjmp across Swift frames. The
+/// cap applies again as soon as control returns to Lua code.
 static inline int clua_trampoline(lua_State *L) {
   clua_SwiftFunction f = (clua_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  clua_MemoryBudget *budget = (clua_MemoryBudget *)ud;
+  if (budget && budget->magic != CLUA_BUDGET_MAGIC) budget = NULL;
+  int enforced = budget ? budget->enforce : 0;
+  if (budget) budget->enforce = 0;
   int n = f(L);
+  if (budget) budget->enforce = enforced;
   if (n < 0) return lua_error(L);
   return n;
 }
@@ -64,35 +108,6 @@ static inline int clua_messagehandler(lua_State *L) {
   if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
   lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   return 1;
-}
-
-/// Per-state memory accounting (after Suricata's sandbox allocator). `limit` applies only
-/// while `enforce` is set: the host turns it on around strategy code (chunk runs, filter
-/// calls), so host-side API calls outside protected calls never see an allocation failure.
-/// When `ptr` is NULL, Lua passes the object type in `osize`: only a real block's size counts.
-typedef struct {
-  size_t used;
-  size_t limit;
-  int enforce;
-} clua_MemoryBudget;
-
-static inline void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
-  size_t old = ptr ? osize : 0;
-  if (nsize == 0) {
-    free(ptr);
-    b->used -= old;
-    return NULL;
-  }
-  if (b->enforce && nsize > old && b->used - old + nsize > b->limit) return NULL;
-  void *p = realloc(ptr, nsize);
-  if (p == NULL) return NULL;
-  b->used = b->used - old + nsize;
-  return p;
-}
-
-static inline lua_State *clua_newstate(clua_MemoryBudget *budget) {
-  return lua_newstate(clua_alloc, budget);
 }
 
 /// Instruction budget (after Redis's script timeout hook): once a call has run `budget`

@@ -96,8 +96,9 @@ public final class CycleEngine: @unchecked Sendable {
     try start(code: CodeSet(strategies: sources))
   }
 
-  /// Starts the workers and loads `code` (strategies and plugins) in each.
-  /// Throws the first compile error, naming `file:line`.
+  /// Starts the workers and loads `code` (strategies and plugins) in each. A strategy that
+  /// does not compile (or whose chunk fails) is reported as `file:line: message` through
+  /// ``log`` and left out; the others run. Throws only when the workers cannot start.
   public func start(code: CodeSet) throws(EngineError) {
     for i in 0..<workerCount {
       let w = Worker(
@@ -105,8 +106,16 @@ public final class CycleEngine: @unchecked Sendable {
       w.launch()
       workers.append(w)
     }
-    let all = Set(code.strategies.map(\.id))
-    for w in workers { w.send(.load(code, changed: all)) }
+    var loadable = code
+    let failed = try validate(code.strategies, plugins: code.plugins)
+    for s in code.strategies {
+      guard let message = failed[s.id] else { continue }
+      reportedReloadErrors.insert([s.id, s.source] + code.plugins.map(\.source))
+      log("\(message) (strategy not loaded)")
+    }
+    loadable.strategies.removeAll { failed[$0.id] != nil }
+    let all = Set(loadable.strategies.map(\.id))
+    for w in workers { w.send(.load(loadable, changed: all)) }
     var firstError: EngineError?
     for w in workers {
       let r = w.wait()
@@ -120,8 +129,25 @@ public final class CycleEngine: @unchecked Sendable {
       shutDownWorkers()
       throw firstError
     }
-    self.code = code
+    self.code = loadable
     book.remap(strategies.map { _ in nil })
+  }
+
+  /// Compiles `strategies` with `plugins` in a scratch state; returns the failures by id.
+  private func validate(_ strategies: [StrategySource], plugins: [StrategySource])
+    throws(EngineError) -> [String: String]
+  {
+    let scratch = try StrategyRuntime(store: store, limits: settings.sandboxLimits)
+    try scratch.setPlugins(plugins)
+    var failed: [String: String] = [:]
+    for s in strategies {
+      do {
+        _ = try scratch.compile(s)
+      } catch {
+        failed[s.id] = error.description
+      }
+    }
+    return failed
   }
 
   /// Asks for `code` to replace the running strategies and plugins at the next cycle
@@ -395,17 +421,9 @@ public final class CycleEngine: @unchecked Sendable {
     let candidates = next.strategies.filter {
       pluginsChanged || oldByID[$0.id]?.source != $0.source
     }
-    var failed: [String: String] = [:]
+    let failed: [String: String]
     do {
-      let scratch = try StrategyRuntime(store: store, limits: settings.sandboxLimits)
-      try scratch.setPlugins(next.plugins)
-      for s in candidates {
-        do {
-          _ = try scratch.compile(s)
-        } catch {
-          failed[s.id] = error.description
-        }
-      }
+      failed = try validate(candidates, plugins: next.plugins)
     } catch {
       log("reload: \(error)")
       return

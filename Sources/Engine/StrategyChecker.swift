@@ -4,17 +4,32 @@ import Tracking
 /// on a synthetic symbol, so runtime errors on ordinary data show up before going live.
 public enum StrategyChecker {
   /// One `file:line: message` (or `file: message`) per problem; empty when all is well.
+  /// Plugins are compiled and run once each (through `require`), then every strategy.
   public static func check(
-    directory: String, maxCandles: Int = 500, limits: SandboxLimits = SandboxLimits()
-  ) throws(EngineError) -> (
-    checked: Int, problems: [String]
-  ) {
-    let sources = try StrategySource.loadAll(from: directory)
+    directory: String, plugins: String = "Plugins", maxCandles: Int = 500,
+    limits: SandboxLimits = SandboxLimits()
+  ) throws(EngineError) -> (checked: Int, problems: [String]) {
+    let code = try CodeSet.load(strategies: directory, plugins: plugins)
     var problems: [String] = []
+    for plugin in code.plugins {
+      let probe = StrategySource(
+        id: "check", path: plugin.path,
+        source: "require(\"\(plugin.id)\") return { filter = function() return false end }")
+      do {
+        let runtime = try StrategyRuntime(
+          store: MarketStore(maxSymbols: 1, maxCandles: 1), limits: limits)
+        try runtime.setPlugins(code.plugins)
+        _ = try runtime.compile(probe)
+      } catch {
+        problems.append(error.description)
+      }
+    }
+    let sources = code.strategies
     for source in sources {
       let store = syntheticStore(for: source, maxCandles: maxCandles)
       do {
         let runtime = try StrategyRuntime(store: store, limits: limits)
+        try runtime.setPlugins(code.plugins)
         let compiled = try runtime.compile(source)
         runtime.install([compiled])
         runtime.prepareView(0)
@@ -25,7 +40,7 @@ public enum StrategyChecker {
         problems.append(error.description)
       }
     }
-    return (sources.count, problems)
+    return (sources.count + code.plugins.count, problems)
   }
 
   /// A store with one symbol, `TESTUSDT`: a ticker and `maxCandles` 1m candles of a gentle

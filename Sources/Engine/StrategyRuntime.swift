@@ -27,7 +27,7 @@ final class StrategyRuntime {
   let store: MarketStore
   let budget: Int32
   private(set) var strategies: [Compiled] = []
-  private var L: OpaquePointer { state.lua.L }
+  var L: OpaquePointer { state.lua.L }
 
   private var proxyRefs: [Int32] = []
   private var dataRefs: [Int32] = []
@@ -63,7 +63,7 @@ final class StrategyRuntime {
       clua_insert(L, -2)
       try lua.protectedCall(arguments: 1, results: LUA_MULTRET)
     } catch {
-      let message = error.message
+      let message = restorePaths(error.message, source.path)
       throw EngineError(
         message.hasPrefix(source.path) ? message : "\(source.path): \(message)")
     }
@@ -115,6 +115,12 @@ final class StrategyRuntime {
   }
 
   private var pluginSources: [StrategySource] = []
+
+  /// Full file paths in a Lua message whose chunk name Lua shortened.
+  func restorePaths(_ message: String, _ path: String) -> String {
+    guard message.hasPrefix("...") else { return message }
+    return LuaError.restoringPaths(in: message, from: [path] + pluginSources.map(\.path))
+  }
 
   // MARK: Evaluation
 
@@ -178,7 +184,7 @@ final class StrategyRuntime {
         clua_fullgc(L)
         return .failed("not enough memory: the strategy passed the state's memory cap")
       }
-      return .failed(message)
+      return .failed(restorePaths(message, strategies[strategy].info.path))
     }
     guard lua_toboolean(L, -2) != 0 else { return .noMatch }
     switch lua_type(L, -1) {
@@ -188,13 +194,22 @@ final class StrategyRuntime {
       }
       return .match(.number(lua_tonumberx(L, -1, nil)))
     case LUA_TSTRING:
-      return .match(lua.string(at: -1).map(DiffInfo.string))
+      var length = 0
+      guard let p = lua_tolstring(L, -1, &length) else { return .match(nil) }
+      // An info string is a label, not a payload: keep the first 256 bytes (whole characters).
+      let bytes = UnsafeRawBufferPointer(start: p, count: min(length, Self.maxInfoBytes))
+      var info = String(decoding: bytes, as: UTF8.self)
+      if length > Self.maxInfoBytes { info = String(info.prefix(while: { $0 != "\u{FFFD}" })) }
+      return .match(.string(info))
     default:
       return .match(nil)
     }
   }
 
   var memoryInUse: Int { state.lua.memoryInUse }
+
+  /// Longest `info` string kept, in bytes.
+  static let maxInfoBytes = 256
 
   // MARK: Views
 
@@ -306,7 +321,8 @@ final class StrategyRuntime {
     let storePointer = Unmanaged.passUnretained(store).toOpaque()
 
     func makeMeta(index: clua_SwiftFunction, length: clua_SwiftFunction, name: String) -> Int32 {
-      lua_createtable(L, 0, 4)
+      // Registered by name too, so `ta` functions can recognise views (luaL_testudata).
+      luaL_newmetatable(L, name == "kline series" ? Self.seriesTypeName : Self.columnTypeName)
       lua_pushlightuserdata(L, storePointer)
       lua.push(index, upvalues: 1)
       lua_setfield(L, -2, "__index")
@@ -328,6 +344,35 @@ final class StrategyRuntime {
     try lua.load(Self.validator, chunkName: "=strategy table")
     try lua.protectedCall(arguments: 0, results: 1)
     validatorRef = lua.ref()
+    try installTA()
+  }
+
+  static let seriesTypeName = "engine.kline_series"
+  static let columnTypeName = "engine.kline_column"
+
+  /// Scratch memory for `ta` inputs given as Lua tables (reused; grows, never shrinks).
+  private var scratch: [UnsafeMutablePointer<Double>] = []
+  private var scratchCapacity: [Int] = []
+
+  func scratchBuffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Double> {
+    while scratch.count <= slot {
+      scratch.append(.allocate(capacity: 64))
+      scratchCapacity.append(64)
+    }
+    if scratchCapacity[slot] < count {
+      scratch[slot].deallocate()
+      scratch[slot] = .allocate(capacity: count)
+      scratchCapacity[slot] = count
+    }
+    return scratch[slot]
+  }
+
+  /// Indicator results cached per symbol while its data is unchanged: strategies asking for
+  /// the same indicator on the same symbol in a cycle compute it once per worker.
+  var indicatorCache: [IndicatorKey: IndicatorValue] = [:]
+
+  deinit {
+    for p in scratch { p.deallocate() }
   }
 
   /// Checks the table a strategy returned; returns filter, min_candles, description,

@@ -15,10 +15,13 @@ struct CheckCommand: ParsableCommand {
   @Argument(help: "Directory of strategy files (NAME.lua).")
   var directory: String
 
+  @Option(help: "Directory of Lua plugins the strategies may require.")
+  var plugins = "Plugins"
+
   func run() throws {
     let result: (checked: Int, problems: [String])
     do {
-      result = try StrategyChecker.check(directory: directory)
+      result = try StrategyChecker.check(directory: directory, plugins: plugins)
     } catch {
       throw EngineFailure(message: error.description, code: 2)
     }
@@ -29,6 +32,6 @@ struct CheckCommand: ParsableCommand {
           "\(result.problems.count) problem\(result.problems.count == 1 ? "" : "s") in \(result.checked) strategies",
         code: 1)
     }
-    print("\(result.checked) strategies OK in \(directory)")
+    print("\(result.checked) strategies and plugins OK (\(directory), \(plugins))")
   }
 }

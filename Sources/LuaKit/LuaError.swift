@@ -14,6 +14,16 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
 
   public var description: String { message }
 
+  /// Lua shortens long chunk names to `...` plus their end (LUA_IDSIZE). Puts back the full
+  /// path from `paths` whose end matches, so users see the real `file:line`.
+  public static func restoringPaths(in message: String, from paths: [String]) -> String {
+    guard message.hasPrefix("...") else { return message }
+    let rest = message.dropFirst(3)
+    let (file, _) = location(in: String(rest))
+    guard let file, let full = paths.first(where: { $0.hasSuffix(file) }) else { return message }
+    return full + rest.dropFirst(file.count)
+  }
+
   /// `("Strategies/foo.lua", 12)` from `Strategies/foo.lua:12: attempt to ...`.
   static func location(in message: String) -> (String?, Int?) {
     var rest = Substring(message)

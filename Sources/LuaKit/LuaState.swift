@@ -16,7 +16,8 @@ public final class LuaState {
   ///   (``withMemoryLimit(_:)``); host work is never limited.
   public init(memoryLimit: Int = 64 << 20) throws(LuaError) {
     budget = .allocate(capacity: 1)
-    budget.initialize(to: clua_MemoryBudget(used: 0, limit: max(0, memoryLimit), enforce: 0))
+    budget.initialize(
+      to: clua_MemoryBudget(used: 0, limit: max(0, memoryLimit), enforce: 0, magic: 0))
     guard let L = clua_newstate(budget) else {
       budget.deallocate()
       throw LuaError(message: "cannot create a Lua state")

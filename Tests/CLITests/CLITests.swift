@@ -191,7 +191,7 @@ struct CLITests {
   func check() throws {
     let ok = try EngineProcess.run(["check", "Strategies"])
     #expect(ok.status == 0)
-    #expect(ok.stdout.contains("strategies OK"))
+    #expect(ok.stdout.contains("strategies and plugins OK"))
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
       "engine-check-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -129,7 +129,9 @@ enum ReplayFixtures {
     let engine = CycleEngine(settings: settings, sink: sink, live: false)
     nonisolated(unsafe) var log: [String] = []
     engine.log = { log.append($0) }
-    try engine.start(strategies: StrategySource.loadAll(from: strategies))
+    try engine.start(
+      code: CodeSet.load(
+        strategies: strategies, plugins: repositoryRoot.appendingPathComponent("Plugins").path))
     let summary = try engine.run(feed: ReplayFeed(path: path, speed: nil, strict: strict))
     return Run(output: sink.text, summary: summary, log: log)
   }

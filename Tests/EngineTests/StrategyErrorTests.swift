@@ -65,17 +65,14 @@ struct StrategyErrorTests {
       run.log.contains { $0.contains("zz_loop") && $0.contains("instruction budget exceeded") })
   }
 
-  @Test("a strategy that does not compile stops the start with file:line")
+  @Test("a strategy that does not compile is reported with file:line and left out; the rest run")
   func compileError() throws {
-    let dir = ReplayFixtures.strategies(
-      ["broken": "return {\n  filter = function(s)\n    return s.price >\n  end\n}"],
-      includeExamples: false)
-    #expect(throws: EngineError.self) { try ReplayFixtures.replay(Self.feed, strategies: dir) }
-    do {
-      _ = try ReplayFixtures.replay(Self.feed, strategies: dir)
-    } catch let error as EngineError {
-      #expect(error.description.contains("broken.lua:4:"))
-    }
+    let broken = "return {\n  filter = function(s)\n    return s.price >\n  end\n}"
+    let clean = try ReplayFixtures.replay(Self.feed, strategies: ReplayFixtures.strategies([:]))
+    let run = try ReplayFixtures.replay(
+      Self.feed, strategies: ReplayFixtures.strategies(["broken": broken]))
+    #expect(run.output == clean.output)
+    #expect(run.log.contains { $0.contains("broken.lua:4:") && $0.contains("not loaded") })
   }
 
   @Test(
@@ -91,13 +88,9 @@ struct StrategyErrorTests {
     ])
   func badTables(source: String, message: String) throws {
     let dir = ReplayFixtures.strategies(["bad": source], includeExamples: false)
-    do {
-      _ = try ReplayFixtures.replay(Self.feed, strategies: dir)
-      Issue.record("expected an error")
-    } catch let error as EngineError {
-      #expect(error.description.contains("bad.lua"))
-      #expect(error.description.contains(message))
-    }
+    let run = try ReplayFixtures.replay(Self.feed, strategies: dir)
+    #expect(run.output.isEmpty)
+    #expect(run.log.contains { $0.contains("bad.lua") && $0.contains(message) }, "\(run.log)")
   }
 
   @Test("the symbol view is read-only and fields the feed never sent are nil")

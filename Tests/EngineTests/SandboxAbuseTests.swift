@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+@testable import Engine
+
+/// Escapes and abuses a hostile or careless strategy might try. Each runs beside the example
+/// strategies on the same replay: it must be contained (an error for it, at worst), and the
+/// well-behaved strategies must produce exactly the diffs they produce alone.
+@Suite("Sandbox abuse is contained", .serialized)
+struct SandboxAbuseTests {
+  static let feed = ReplayFixtures.write(
+    ReplayFixtures.simulatedLines(symbols: 40, steps: 12, seed: 21), name: "abuse")
+  static let clean: String = {
+    (try? ReplayFixtures.replay(feed, strategies: ReplayFixtures.strategies([:])).output) ?? ""
+  }()
+
+  static let abuses: [(String, String)] = [
+    (
+      "os_execute", "return { filter = function(s) os.execute('touch /tmp/pwned') return true end }"
+    ),
+    ("io_open", "return { filter = function(s) return io.open('/etc/passwd') ~= nil end }"),
+    (
+      "loadlib", "return { filter = function(s) return package.loadlib('libc.so.6', 'system') end }"
+    ),
+    ("registry", "return { filter = function(s) return debug.getregistry() ~= nil end }"),
+    (
+      "bytecode",
+      #"return { filter = function(s) local f = assert(load("\27LuaT\0", "x", "b")) return f() end }"#
+    ),
+    (
+      "dump",
+      "return { filter = function(s) return load(string.dump(function() return 1 end)) end }"
+    ),
+    (
+      "string_meta", "return { filter = function(s) getmetatable('').__index = {} return true end }"
+    ),
+    ("string_lib", "return { filter = function(s) string.format = nil return true end }"),
+    ("rawset_view", "return { filter = function(s) rawset(s, 'price', -1) return true end }"),
+    ("view_meta", "return { filter = function(s) setmetatable(s, nil) return true end }"),
+    (
+      "globals",
+      "x = 1 return { filter = function(s) _G.ta = nil; momentum = true; return false end }"
+    ),
+    (
+      "shared_ta",
+      "return { filter = function(s) ta.rsi = function() return 0 end return true end }"
+    ),
+    ("endless", "return { filter = function(s) while true do end end }"),
+    (
+      "pcall_loop",
+      "return { filter = function(s) while true do pcall(function() while true do end end) end end }"
+    ),
+    (
+      "recursion",
+      "local function f(n) return f(n + 1) + 1 end return { filter = function(s) return f(1) end }"
+    ),
+    ("memory_bomb", "return { filter = function(s) return #string.rep('x', 1e9) > 0 end }"),
+    (
+      "table_growth",
+      "return { filter = function(s) local t = {} for i = 1, 1e8 do t[i] = i end return true end }"
+    ),
+    ("huge_info", "return { filter = function(s) return true, string.rep('y', 1e6) end }"),
+    (
+      "index_error",
+      "return { filter = function(s) return setmetatable({}, { __index = function() error('boom') end }).x end }"
+    ),
+    (
+      "gc_meta",
+      "return { filter = function(s) setmetatable({}, { __gc = function() while true do end end }) return true end }"
+    ),
+    ("yield", "return { filter = function(s) return coroutine.yield(1) end }"),
+    ("collect", "return { filter = function(s) collectgarbage('stop') return true end }"),
+    ("chunk_loop", "while true do end return { filter = function() return true end }"),
+  ]
+
+  @Test("each abuse is contained and the other strategies' diffs are unchanged", arguments: abuses)
+  func contained(name: String, source: String) throws {
+    #expect(Self.clean.count > 100)
+    let dir = ReplayFixtures.strategies(["zz_\(name)": source])
+    let run = try ReplayFixtures.replay(Self.feed, strategies: dir) { $0.memoryMB = 32 }
+    if name == "chunk_loop" {
+      // A chunk that never returns is stopped by the budget and left out, named.
+      #expect(
+        run.log.contains { $0.contains("zz_chunk_loop.lua") && $0.contains("instruction budget") })
+      #expect(run.output == Self.clean)
+      return
+    }
+    let others = run.output.split(separator: "\n").filter { !$0.contains("\"strategy\":\"zz_") }
+    #expect(others.joined(separator: "\n") + "\n" == Self.clean, "\(name)")
+    let own = run.output.split(separator: "\n").filter { $0.contains("\"strategy\":\"zz_") }
+    if name == "huge_info" {
+      #expect(own.allSatisfy { $0.utf8.count < 600 })
+    } else if name != "globals" {
+      #expect(run.summary.filterErrors > 0, "\(name) should fail")
+      #expect(run.log.contains { $0.contains("zz_\(name)") })
+    }
+    #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned"))
+  }
+}

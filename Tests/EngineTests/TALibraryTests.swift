@@ -1,0 +1,174 @@
+import Indicators
+import Testing
+import Tracking
+
+@testable import Engine
+
+@Suite("The ta library in Lua")
+struct TALibraryTests {
+  /// A store with one symbol and `count` 1m candles of a deterministic random walk.
+  static func store(count: Int) -> MarketStore {
+    let store = MarketStore(maxSymbols: 4, maxCandles: 500)
+    var rng = SplitMix(seed: 99)
+    var price = 100.0
+    for i in 0..<count {
+      let open = price
+      price *= 1 + (Double(rng.next() % 2001) - 1000) / 50_000
+      let high = max(open, price) * (1 + Double(rng.next() % 100) / 10_000)
+      let low = min(open, price) * (1 - Double(rng.next() % 100) / 10_000)
+      _ = store.apply(
+        .kline(
+          KlineEvent(
+            symbol: "XUSDT", eventTime: 1, interval: "1m", openTime: Int64(i) * 60_000, open: open,
+            high: high, low: low, close: price, volume: Double(rng.next() % 1000 + 1),
+            isClosed: true)))
+    }
+    var f = TickerFields()
+    f.price = price
+    _ = store.apply(.ticker(TickerEvent(symbol: "XUSDT", eventTime: 1, isMini: false, fields: f)))
+    return store
+  }
+
+  /// Runs `body` (Lua returning one value) as a filter's info on the store's symbol.
+  static func evaluate(_ body: String, store: MarketStore) throws -> StrategyRuntime.Outcome {
+    let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
+    let source = """
+      return { timeframes = { "1m" }, min_candles = 1, filter = function(s)
+        local k = s.klines["1m"]
+        return true, (function() \(body) end)()
+      end }
+      """
+    let compiled = try runtime.compile(
+      StrategySource(id: "t", path: "Strategies/t.lua", source: source))
+    runtime.install([compiled])
+    runtime.prepareView(0)
+    return runtime.evaluate(0, symbol: 0)
+  }
+
+  static func number(_ outcome: StrategyRuntime.Outcome) -> Double? {
+    if case .match(let info) = outcome {
+      switch info {
+      case .number(let v): return v
+      case .integer(let v): return Double(v)
+      default: return nil
+      }
+    }
+    return nil
+  }
+
+  @Test(
+    "each function returns exactly what Indicators.TA gives on the store's columns",
+    arguments: [20, 300])
+  func matchesNative(count: Int) throws {
+    let store = Self.store(count: count)
+    let s = try #require(store.series(0, interval: 0))
+    func col(_ c: KlineSeries.Column) -> UnsafeBufferPointer<Double> {
+      UnsafeBufferPointer(start: s.values(c), count: s.count)
+    }
+    let close = col(.close)
+    let h = col(.high)
+    let l = col(.low)
+    let v = col(.volume)
+    let cases: [(String, Double?)] = [
+      ("return ta.sma(k.close, 14)", TA.sma(close, 14)),
+      ("return ta.ema(k.close, 9)", TA.ema(close, 9)),
+      ("return ta.rsi(k.close, 14)", TA.rsi(close, 14)),
+      ("return ta.stddev(k.close, 20)", TA.stddev(close, 20)),
+      ("return ta.highest(k.high, 20)", TA.highest(h, 20)),
+      ("return ta.lowest(k.low, 20)", TA.lowest(l, 20)),
+      ("return ta.roc(k.close, 10)", TA.roc(close, 10)),
+      ("return ta.wma(k.close, 10)", TA.wma(close, 10)),
+      (
+        "return (select(2, ta.macd(k.close, 12, 26, 9)))",
+        TA.macd(close, fast: 12, slow: 26, signal: 9)?.signal
+      ),
+      ("return (select(3, ta.bbands(k.close, 20, 2)))", TA.bbands(close, 20, 2)?.lower),
+      ("return ta.atr(k, 14)", TA.atr(high: h, low: l, close: close, 14)),
+      ("return ta.adx(k, 14)", TA.adx(high: h, low: l, close: close, 14)),
+      ("return ta.vwap(k)", TA.vwap(high: h, low: l, close: close, volume: v)),
+      ("return ta.obv(k)", TA.obv(close: close, volume: v)),
+      ("return ta.mfi(k, 14)", TA.mfi(high: h, low: l, close: close, volume: v, 14)),
+      ("return ta.cci(k, 20)", TA.cci(high: h, low: l, close: close, 20)),
+      ("return ta.willr(k, 14)", TA.willr(high: h, low: l, close: close, 14)),
+      (
+        "return (select(2, ta.stoch(k)))",
+        TA.stoch(high: h, low: l, close: close, fastK: 5, slowK: 3, slowD: 3)?.d
+      ),
+    ]
+    for (body, expected) in cases {
+      let outcome = try Self.evaluate(body, store: store)
+      if let expected {
+        #expect(Self.number(outcome) == expected, "\(body)")
+      } else if case .match(let info) = outcome {
+        #expect(info == nil, "\(body) should be nil on \(count) candles")
+      } else {
+        Issue.record("\(body): \(outcome)")
+      }
+    }
+  }
+
+  @Test("a list of numbers works as input, and crossover sees the last two values")
+  func listsAndCrossings() throws {
+    let store = Self.store(count: 30)
+    #expect(Self.number(try Self.evaluate("return ta.sma({1, 2, 3, 4}, 2)", store: store)) == 3.5)
+    let up = try Self.evaluate("return ta.crossover({1, 3}, {2, 2}) and 1 or 0", store: store)
+    #expect(Self.number(up) == 1)
+    let down = try Self.evaluate("return ta.crossunder({3, 1}, 2) and 1 or 0", store: store)
+    #expect(Self.number(down) == 1)
+    let none = try Self.evaluate("return ta.crossover({3, 4}, 2) and 1 or 0", store: store)
+    #expect(Self.number(none) == 0)
+  }
+
+  @Test("bad arguments are errors naming the strategy's file and line; ta is read-only")
+  func errors() throws {
+    let store = Self.store(count: 30)
+    guard case .failed(let message) = try Self.evaluate("return ta.rsi('x', 14)", store: store)
+    else {
+      Issue.record("expected an error")
+      return
+    }
+    #expect(message.contains("Strategies/t.lua:3:"))
+    #expect(message.contains("ta.rsi: argument 1"))
+    guard case .failed(let m2) = try Self.evaluate("ta.rsi = nil return 1", store: store) else {
+      Issue.record("expected an error")
+      return
+    }
+    #expect(m2.contains("read-only"))
+  }
+
+  @Test("strategies asking for the same indicator on the same data share one computation")
+  func cache() throws {
+    let store = Self.store(count: 300)
+    let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
+    var compiled: [StrategyRuntime.Compiled] = []
+    for id in ["a", "b", "c"] {
+      let source = """
+        return { timeframes = { "1m" }, filter = function(s)
+          return true, ta.rsi(s.klines["1m"].close, 14) end }
+        """
+      compiled.append(
+        try runtime.compile(StrategySource(id: id, path: "\(id).lua", source: source)))
+    }
+    runtime.install(compiled)
+    runtime.prepareView(0)
+    var infos: [DiffInfo?] = []
+    for k in 0..<3 {
+      if case .match(let info) = runtime.evaluate(k, symbol: 0) { infos.append(info) }
+    }
+    #expect(infos.count == 3)
+    #expect(Set(infos.map { "\(String(describing: $0))" }).count == 1)
+    #expect(runtime.indicatorCache.count == 1)
+    // New data for the symbol: the cached value is not reused.
+    _ = store.apply(
+      .kline(
+        KlineEvent(
+          symbol: "XUSDT", eventTime: 2, interval: "1m", openTime: 300 * 60_000, open: 1, high: 1,
+          low: 1, close: 1, volume: 1, isClosed: false)))
+    runtime.prepareView(0)
+    guard case .match(let fresh) = runtime.evaluate(0, symbol: 0) else {
+      Issue.record("expected a match")
+      return
+    }
+    #expect(fresh != infos[0])
+  }
+}
