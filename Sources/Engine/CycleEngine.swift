@@ -17,6 +17,16 @@ public struct CycleStatus: Sendable {
   public var filterCalls: Int
   public var diffs: Int
   public var batchMode: Bool
+  /// Tracking mode the cycle ran in.
+  public var trackingMode: TrackingMode = .changed
+  /// From the start of the cycle's close to its last diff written, in nanoseconds.
+  public var latencyNanos: UInt64 = 0
+  /// Time to swap the update bit set's halves and drain the read half, in nanoseconds.
+  public var swapNanos: UInt64 = 0
+  /// Strategy ids, and per strategy this cycle's filter calls and errors (same order).
+  public var strategyIDs: [String] = []
+  public var strategyCalls: [Int] = []
+  public var strategyErrors: [Int] = []
   public var totals: RunSummary
 }
 
@@ -266,6 +276,11 @@ public final class CycleEngine: @unchecked Sendable {
 
   /// Evaluates the cycle `cycle` and writes its diffs.
   private func closeCycle(_ cycle: Int64) {
+    let began = Self.nanos()
+    cycleStarted = began
+    swapNanos = 0
+    lastCalls = []
+    lastErrors = []
     applyPendingReload()
     summary.cycles += 1
     let now = (cycle &+ 1) &* Int64(settings.cycleMs)
@@ -281,7 +296,9 @@ public final class CycleEngine: @unchecked Sendable {
     }
     lastUpdateCount = count
     indices.removeAll(keepingCapacity: true)
+    let swapBegan = Self.nanos()
     updates.swapAndDrain(into: &indices)
+    swapNanos = Self.nanos() - swapBegan
     let changed = indices.count
     var toEvaluate: [Int32] = []
     toEvaluate.reserveCapacity(trackingMode == .all ? known : changed)
@@ -339,6 +356,8 @@ public final class CycleEngine: @unchecked Sendable {
       }
     }
     let disabling = strategiesToDisable(calls: callsPerStrategy, errors: errors)
+    lastCalls = callsPerStrategy
+    lastErrors = strategies.indices.map { errors[$0]?.count ?? 0 }
     let names = store.symbols
     var resolved = pendingExits
     pendingExits.removeAll()
@@ -353,6 +372,7 @@ public final class CycleEngine: @unchecked Sendable {
     for k in disabling.sorted() {
       resolved += exits(of: k)
       disabled.insert(strategies[k].id)
+      summary.disabledStrategies += 1
       let message = errors[k]?.firstMessage ?? ""
       log(
         "strategy \(strategies[k].id): disabled after \(settings.maxFailingCycles) cycles failing on "
@@ -491,6 +511,7 @@ public final class CycleEngine: @unchecked Sendable {
     if !updated.isEmpty { parts.append("reloaded \(updated.joined(separator: ", "))") }
     if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
     if effective.plugins != old.plugins { parts.append("plugins updated") }
+    summary.reloads += 1
     log("reload: " + parts.joined(separator: "; "))
   }
 
@@ -507,7 +528,24 @@ public final class CycleEngine: @unchecked Sendable {
     onCycle(
       CycleStatus(
         cycle: cycle, knownSymbols: known, changedSymbols: changed, evaluatedSymbols: evaluated,
-        filterCalls: calls, diffs: diffs, batchMode: batch, totals: summary))
+        filterCalls: calls, diffs: diffs, batchMode: batch, trackingMode: trackingMode,
+        latencyNanos: Self.nanos() - cycleStarted, swapNanos: swapNanos,
+        strategyIDs: strategies.map(\.id),
+        strategyCalls: lastCalls.isEmpty ? strategies.map { _ in 0 } : lastCalls,
+        strategyErrors: lastErrors.isEmpty ? strategies.map { _ in 0 } : lastErrors,
+        totals: summary))
+  }
+
+  private var cycleStarted: UInt64 = 0
+  private var swapNanos: UInt64 = 0
+  private var lastCalls: [Int] = []
+  private var lastErrors: [Int] = []
+
+  /// Monotonic clock in nanoseconds.
+  static func nanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
   }
 
   /// Splits `symbols` into contiguous shares, one per worker, and waits for all reports.

@@ -19,10 +19,19 @@ public protocol DiffSink: AnyObject {
   func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff])
 }
 
+/// Sends every cycle's diffs to several sinks, in order (stdout first, then e.g. webhooks).
+public final class FanOutSink: DiffSink {
+  public let sinks: [DiffSink]
+  public init(_ sinks: [DiffSink]) { self.sinks = sinks }
+  public func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
+    for s in sinks { s.write(cycle: cycle, time: time, diffs: diffs) }
+  }
+}
+
 /// Appends JSON text. Hand-written because Foundation's `JSONEncoder` cannot keep the
 /// contract's key order and costs an allocation per value on the per-cycle path.
-enum JSONText {
-  static func appendString(_ s: String, to out: inout [UInt8]) {
+public enum JSONText {
+  public static func appendString(_ s: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     for byte in s.utf8 {
       switch byte {
@@ -43,7 +52,7 @@ enum JSONText {
   }
 
   /// Shortest text that reads back as the same double; `null` when not finite.
-  static func appendNumber(_ x: Double, to out: inout [UInt8]) {
+  public static func appendNumber(_ x: Double, to out: inout [UInt8]) {
     guard x.isFinite else {
       out.append(contentsOf: Array("null".utf8))
       return
@@ -51,7 +60,7 @@ enum JSONText {
     out.append(contentsOf: Array(x.description.utf8))
   }
 
-  static func appendInfo(_ info: DiffInfo, to out: inout [UInt8]) {
+  public static func appendInfo(_ info: DiffInfo, to out: inout [UInt8]) {
     switch info {
     case .integer(let i): out.append(contentsOf: Array(String(i).utf8))
     case .number(let x): appendNumber(x, to: &out)
@@ -91,7 +100,8 @@ public final class JSONLinesWriter: DiffSink {
     writeAll(fd, buffer)
   }
 
-  static func append(_ d: ResolvedDiff, cycle: Int64, time: Int64, to out: inout [UInt8]) {
+  /// Appends one diff line (with its newline) to `out`.
+  public static func append(_ d: ResolvedDiff, cycle: Int64, time: Int64, to out: inout [UInt8]) {
     out.append(contentsOf: Array("{\"cycle\":".utf8))
     out.append(contentsOf: Array(String(cycle).utf8))
     out.append(contentsOf: Array(",\"time\":".utf8))

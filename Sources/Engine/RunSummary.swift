@@ -20,6 +20,9 @@ public struct RunSummary: Sendable, Equatable {
   public var diffs = 0
   public var filterErrors = 0
   public var deferred = 0
+  /// Hot reloads applied, and strategies disabled for failing.
+  public var reloads = 0
+  public var disabledStrategies = 0
   public var firstProblems: [String] = []
   public var wallSeconds = 0.0
 
