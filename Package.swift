@@ -15,6 +15,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     .package(
       url: "https://github.com/apple/swift-configuration", from: "1.4.0",
       traits: [.defaults, "YAML"]),
@@ -39,6 +40,7 @@ let package = Package(
         "CLua", "LuaKit", "Tracking", "Feeds", "Indicators",
         .product(name: "Atomics", package: "swift-atomics"),
         .product(name: "Configuration", package: "swift-configuration"),
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),
     .executableTarget(

@@ -29,11 +29,17 @@ final class StrategyRuntime {
   private(set) var strategies: [Compiled] = []
   var L: OpaquePointer { state.lua.L }
 
-  private var proxyRefs: [Int32] = []
-  private var dataRefs: [Int32] = []
-  private var klinesRefs: [Int32] = []
-  private var viewVersions: [UInt64] = []
-  private var builtIntervals: [UInt32] = []
+  /// Per-symbol view state, in one flat buffer sized for `max_symbols`: the hot path reads
+  /// it through a pointer (no copy-on-write or exclusivity checks).
+  struct ViewSlot {
+    var proxyRef: Int32 = LUA_NOREF
+    var dataRef: Int32 = LUA_NOREF
+    var klinesRef: Int32 = LUA_NOREF
+    var builtIntervals: UInt32 = 0
+    var version: UInt64 = .max
+  }
+  private let views: UnsafeMutablePointer<ViewSlot>
+  private let viewCapacity: Int
   private var seriesMetaRef: Int32 = 0
   private var columnMetaRef: Int32 = 0
   private var validatorRef: Int32 = 0
@@ -41,6 +47,9 @@ final class StrategyRuntime {
   init(store: MarketStore, limits: SandboxLimits) throws(EngineError) {
     self.store = store
     self.budget = Int32(clamping: limits.instructionBudget)
+    viewCapacity = store.symbols.capacity
+    views = .allocate(capacity: viewCapacity)
+    views.initialize(repeating: ViewSlot(), count: viewCapacity)
     do {
       state = try SandboxedState(memoryLimit: limits.memoryBytes)
       state.instructionBudget = budget
@@ -132,59 +141,79 @@ final class StrategyRuntime {
     case failed(String)
   }
 
-  /// Whether `symbol` has the data `strategy` needs (a ticker, and `min_candles` candles in
-  /// every declared timeframe).
+  /// What the evaluation loop needs of each strategy, copied out once per job so the loop
+  /// touches only local arrays.
+  struct Plan {
+    var filterRefs: [Int32]
+    var minCandles: [Int]
+    /// Store interval index of each declared timeframe (-1: not seen yet, so no candles).
+    var intervals: [[Int]]
+  }
+
+  func makePlan() -> Plan {
+    Plan(
+      filterRefs: strategies.map(\.filterRef), minCandles: strategies.map(\.info.minCandles),
+      intervals: strategies.map { c in c.info.timeframes.map { store.knownIntervalIndex($0) ?? -1 } })
+  }
+
+  /// Whether `symbol` has the data strategy `k` needs (`min_candles` candles in every
+  /// declared timeframe; the ticker is checked by the caller).
   @inline(__always)
-  func isEvaluable(_ strategy: Int, symbol: Int32) -> Bool {
-    let minCandles = strategies[strategy].info.minCandles
+  func isEvaluable(_ k: Int, symbol: Int32, plan: Plan) -> Bool {
+    let minCandles = plan.minCandles[k]
     guard minCandles > 0 else { return true }
-    for t in strategies[strategy].intervalIndices.indices {
-      var interval = strategies[strategy].intervalIndices[t]
-      if interval == nil {
-        interval = store.knownIntervalIndex(strategies[strategy].info.timeframes[t])
-        strategies[strategy].intervalIndices[t] = interval
-      }
-      guard let iv = interval, store.candleCount(symbol, interval: iv) >= minCandles else {
-        return false
-      }
+    for iv in plan.intervals[k] {
+      guard iv >= 0, store.candleCount(symbol, interval: iv) >= minCandles else { return false }
     }
     return true
   }
 
-  /// Refreshes the view of `symbol` (if its data changed) and returns nothing; call before
-  /// evaluating strategies on it.
-  func prepareView(_ symbol: Int32) {
-    let s = Int(symbol)
-    if s >= proxyRefs.count { createViews(upTo: s) }
-    if proxyRefs[s] == LUA_NOREF { createView(symbol) }
-    let version = store.versions[s]
-    if viewVersions[s] == version { return }
-    viewVersions[s] = version
-    refresh(symbol)
+  /// Refreshes the view of `symbol` if its data changed; returns the registry reference of
+  /// its proxy (the `s` handed to filters).
+  @inline(__always) @discardableResult
+  func prepareView(_ symbol: Int32) -> Int32 {
+    let slot = views + Int(symbol)
+    if slot.pointee.proxyRef == LUA_NOREF { createView(symbol) }
+    let version = store.version(symbol)
+    if slot.pointee.version != version {
+      slot.pointee.version = version
+      refresh(symbol)
+    }
+    return slot.pointee.proxyRef
   }
 
-  /// Calls `strategy`'s filter on `symbol` (whose view must be prepared).
+  /// Calls strategy `k`'s filter on `symbol` (whose view must be prepared); convenience for
+  /// tools and tests.
+  func evaluate(_ k: Int, symbol: Int32) -> Outcome {
+    let plan = makePlan()
+    guard store.ticker(symbol).hasTicker, isEvaluable(k, symbol: symbol, plan: plan) else {
+      return .notEvaluable
+    }
+    return call(plan.filterRefs[k], proxy: prepareView(symbol), path: strategies[k].info.path)
+  }
+
+  /// One filter call: the message handler sits at stack index 1 for the state's whole life,
+  /// the filter and the view are pushed from the registry, the instruction budget and the
+  /// memory cap are armed for the call only.
   @inline(__always)
-  func evaluate(_ strategy: Int, symbol: Int32) -> Outcome {
-    guard isEvaluable(strategy, symbol: symbol) else { return .notEvaluable }
-    let lua = state.lua
-    let top = lua.top
-    lua.push(ref: strategies[strategy].filterRef)
-    lua.push(ref: proxyRefs[Int(symbol)])
+  func call(_ filterRef: Int32, proxy: Int32, path: @autoclosure () -> String) -> Outcome {
+    let L = self.L
+    lua_rawgeti(L, clua_registryindex(), lua_Integer(filterRef))
+    lua_rawgeti(L, clua_registryindex(), lua_Integer(proxy))
     clua_setbudget(L, budget)
-    lua.enforceMemoryLimit(true)
-    let status = lua.rawProtectedCall(arguments: 1, results: 2)
-    lua.enforceMemoryLimit(false)
+    state.lua.enforceMemoryLimit(true)
+    let status = clua_pcall(L, 1, 2, 1)
+    state.lua.enforceMemoryLimit(false)
     clua_setbudget(L, 0)
-    defer { lua.top = top }
+    defer { lua_settop(L, 1) }
     guard status == LUA_OK else {
-      let message = lua.string(at: -1) ?? "error object is not a string"
       if status == LUA_ERRMEM {
-        lua.top = top
+        lua_settop(L, 1)
         clua_fullgc(L)
         return .failed("not enough memory: the strategy passed the state's memory cap")
       }
-      return .failed(restorePaths(message, strategies[strategy].info.path))
+      let message = state.lua.string(at: -1) ?? "error object is not a string"
+      return .failed(restorePaths(message, path()))
     }
     guard lua_toboolean(L, -2) != 0 else { return .noMatch }
     switch lua_type(L, -1) {
@@ -213,15 +242,6 @@ final class StrategyRuntime {
 
   // MARK: Views
 
-  private func createViews(upTo s: Int) {
-    let n = s + 1 - proxyRefs.count
-    proxyRefs.append(contentsOf: repeatElement(LUA_NOREF, count: n))
-    dataRefs.append(contentsOf: repeatElement(LUA_NOREF, count: n))
-    klinesRefs.append(contentsOf: repeatElement(LUA_NOREF, count: n))
-    viewVersions.append(contentsOf: repeatElement(.max, count: n))
-    builtIntervals.append(contentsOf: repeatElement(0, count: n))
-  }
-
   private func createView(_ symbol: Int32) {
     let lua = state.lua
     let s = Int(symbol)
@@ -230,18 +250,18 @@ final class StrategyRuntime {
     lua_setfield(L, -2, "symbol")
     lua_createtable(L, 0, 4)
     lua_pushvalue(L, -1)
-    klinesRefs[s] = lua.ref()
+    views[s].klinesRef = lua.ref()
     // Both proxies are made by the sandbox's `readonly` (protected call; cannot fail here
     // but for memory, reported as a missing view).
     do {
       try state.makeReadonly(name: "klines")
       lua_setfield(L, -2, "klines")
       lua_pushvalue(L, -1)
-      dataRefs[s] = lua.ref()
+      views[s].dataRef = lua.ref()
       try state.makeReadonly(name: "symbol view")
-      proxyRefs[s] = lua.ref()
+      views[s].proxyRef = lua.ref()
     } catch {
-      lua.top = 0
+      lua.top = 1
       StandardError.line("cannot create the view of \(store.symbols.name(at: symbol)): \(error)")
     }
   }
@@ -249,7 +269,7 @@ final class StrategyRuntime {
   private func refresh(_ symbol: Int32) {
     let lua = state.lua
     let s = Int(symbol)
-    lua.push(ref: dataRefs[s])
+    lua.push(ref: views[s].dataRef)
     let t = store.ticker(symbol)
     if t.hasTicker {
       let f = t.fields
@@ -269,11 +289,11 @@ final class StrategyRuntime {
     }
     clua_pop(L, 1)
     let intervals = store.intervals.count
-    if builtIntervals[s].nonzeroBitCount < intervals {
-      for iv in 0..<intervals where builtIntervals[s] & (1 << UInt32(iv)) == 0 {
+    if views[s].builtIntervals.nonzeroBitCount < intervals {
+      for iv in 0..<intervals where views[s].builtIntervals & (1 << UInt32(iv)) == 0 {
         guard store.candleCount(symbol, interval: iv) > 0 else { continue }
-        builtIntervals[s] |= 1 << UInt32(iv)
-        lua.push(ref: klinesRefs[s])
+        views[s].builtIntervals |= 1 << UInt32(iv)
+        lua.push(ref: views[s].klinesRef)
         pushSeriesView(symbol: symbol, interval: iv)
         lua_setfield(L, -2, store.intervals[iv])
         clua_pop(L, 1)
@@ -345,6 +365,9 @@ final class StrategyRuntime {
     try lua.protectedCall(arguments: 0, results: 1)
     validatorRef = lua.ref()
     try installTA()
+    // The message handler lives at stack index 1 from now on (see `call`).
+    lua.top = 0
+    lua_pushcclosure(L, clua_messagehandler, 0)
   }
 
   static let seriesTypeName = "engine.kline_series"
@@ -373,6 +396,7 @@ final class StrategyRuntime {
 
   deinit {
     for p in scratch { p.deallocate() }
+    views.deallocate()
   }
 
   /// Checks the table a strategy returned; returns filter, min_candles, description,

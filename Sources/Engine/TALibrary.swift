@@ -140,7 +140,7 @@ enum TALibrary {
     _ rt: StrategyRuntime, _ key: IndicatorKey?, compute: () -> (Int8, Double, Double, Double)
   ) -> (Int8, Double, Double, Double) {
     guard let key else { return compute() }
-    let version = rt.store.versions[Int(key.symbol)]
+    let version = rt.store.version(key.symbol)
     if let hit = rt.indicatorCache[key], hit.version == version {
       return (hit.count, hit.r0, hit.r1, hit.r2)
     }

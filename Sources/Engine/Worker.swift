@@ -1,6 +1,7 @@
 import Dispatch
 import Feeds
 import Foundation
+import CLua
 import LuaKit
 import Tracking
 
@@ -150,38 +151,36 @@ final class Worker: @unchecked Sendable {
 
   private func evaluate(_ job: WorkerJob, in runtime: StrategyRuntime, into out: inout WorkerReport)
   {
-    let selected = job.strategies ?? Array(0..<runtime.strategies.count)
-    out.callsPerStrategy = Array(repeating: 0, count: runtime.strategies.count)
+    let plan = runtime.makePlan()
+    let selected = job.strategies ?? Array(0..<plan.filterRefs.count)
+    var calls = [Int](repeating: 0, count: plan.filterRefs.count)
     let batchSize = job.batchSize ?? job.symbols.count
     var position = 0
     while position < job.symbols.count {
       let end = min(position + max(1, batchSize), job.symbols.count)
       for symbol in job.symbols[position..<end] {
-        runtime.prepareView(symbol)
         out.symbolsEvaluated += 1
+        // No ticker yet: not evaluated, counts as not matching.
+        let hasTicker = store.ticker(symbol).hasTicker
+        let proxy = hasTicker ? runtime.prepareView(symbol) : LUA_NOREF
         for k in selected {
           let was = book.isMatched(strategy: k, symbol: symbol)
-          let outcome = runtime.evaluate(k, symbol: symbol)
           var matched = false
           var info: DiffInfo? = nil
-          switch outcome {
-          case .match(let i):
-            matched = true
-            info = i
-            out.filterCalls += 1
-            out.callsPerStrategy[k] += 1
-          case .noMatch:
-            out.filterCalls += 1
-            out.callsPerStrategy[k] += 1
-          case .notEvaluable:
-            break
-          case .failed(let message):
-            out.filterCalls += 1
-            out.callsPerStrategy[k] += 1
-            if out.errors[k] == nil {
-              out.errors[k] = StrategyErrors(count: 1, firstMessage: message)
-            } else {
-              out.errors[k]?.count += 1
+          if hasTicker, runtime.isEvaluable(k, symbol: symbol, plan: plan) {
+            calls[k] += 1
+            switch runtime.call(plan.filterRefs[k], proxy: proxy, path: runtime.strategies[k].info.path) {
+            case .match(let i):
+              matched = true
+              info = i
+            case .noMatch, .notEvaluable:
+              break
+            case .failed(let message):
+              if out.errors[k] == nil {
+                out.errors[k] = StrategyErrors(count: 1, firstMessage: message)
+              } else {
+                out.errors[k]?.count += 1
+              }
             }
           }
           if matched != was {
@@ -200,10 +199,12 @@ final class Worker: @unchecked Sendable {
           sched_yield()
           if stopFlag.isRaised {
             out.interrupted = true
-            return
+            break
           }
         }
       }
     }
+    out.callsPerStrategy = calls
+    out.filterCalls = calls.reduce(0, +)
   }
 }

@@ -1,14 +1,18 @@
 /// The candles of one symbol in one interval, oldest first, at most `limit` of them.
 ///
+/// A plain value holding a pointer: copying it copies the view, not the candles, and costs
+/// no reference counting (readers on the hot path copy it freely). Its storage belongs to
+/// the ``MarketStore`` that created it, which frees it; a series made on its own must be
+/// freed with ``deallocate()``.
+///
 /// Columns are contiguous arrays of `Double` so that readers (Lua series views, native
 /// indicators) index them without copying. Storage holds up to `2 × limit` slots: appending
 /// past the end first grows the buffer, and once at full size slides the live window back to
 /// the start, so an append costs O(1) amortised and the window stays contiguous.
-public final class KlineSeries {
+public struct KlineSeries {
   /// Column order in storage.
   public enum Column: Int, CaseIterable, Sendable {
-    case time = 0
-    case open, high, low, close, volume
+    case time = 0, open, high, low, close, volume
   }
   static let columnCount = Column.allCases.count
 
@@ -24,7 +28,8 @@ public final class KlineSeries {
     storage = .allocate(capacity: slots * Self.columnCount)
   }
 
-  deinit { storage.deallocate() }
+  /// Frees the candles. The series (and every copy of it) must not be used afterwards.
+  public func deallocate() { storage.deallocate() }
 
   /// Open time of the newest candle, or nil when empty.
   public var newestOpenTime: Int64? {
@@ -46,7 +51,7 @@ public final class KlineSeries {
 
   /// Applies a candle: same open time as the newest replaces it, a later one appends
   /// (dropping the oldest past `limit`), an earlier one is ignored.
-  public func apply(
+  public mutating func apply(
     openTime: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double
   ) -> Outcome {
     let outcome: Outcome
@@ -80,7 +85,7 @@ public final class KlineSeries {
   }
 
   /// Grows the buffer (up to 2 × limit slots) or slides the window back to slot 0.
-  private func makeRoom() {
+  private mutating func makeRoom() {
     let newSlots = min(2 * limit, slots * 2)
     if newSlots > slots {
       let bigger = UnsafeMutablePointer<Double>.allocate(capacity: newSlots * Self.columnCount)

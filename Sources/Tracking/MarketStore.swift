@@ -24,10 +24,14 @@ public final class MarketStore: @unchecked Sendable {
   public let phase = CyclePhaseLock()
   public private(set) var symbols: SymbolTable
   public private(set) var intervals: [String] = []
-  private var tickers: [Ticker]
-  /// Changes of each symbol's data, bumped on every applied event (lets views skip refreshes).
-  public private(set) var versions: [UInt64]
-  private var series: [KlineSeries?]
+  /// Per-symbol state in flat buffers allocated once at `max_symbols`: the hot path reads
+  /// them through pointers, with no copy-on-write or exclusivity checks.
+  private let tickers: UnsafeMutablePointer<Ticker>
+  private let versionStorage: UnsafeMutablePointer<UInt64>
+  /// Series of symbol `s` in interval `i` at `s * maxIntervals + i`; `limit == 0` means none.
+  private let series: UnsafeMutablePointer<KlineSeries?>
+  private let capacity: Int
+  private var initialized = 0
 
   /// Counters of what ``apply(_:)`` did.
   public private(set) var eventsApplied = 0
@@ -37,10 +41,24 @@ public final class MarketStore: @unchecked Sendable {
   public init(maxSymbols: Int, maxCandles: Int) {
     self.maxCandles = maxCandles
     symbols = SymbolTable(capacity: maxSymbols)
-    tickers = []
-    versions = []
-    series = []
+    capacity = max(1, maxSymbols)
+    tickers = .allocate(capacity: capacity)
+    versionStorage = .allocate(capacity: capacity)
+    series = .allocate(capacity: capacity * Self.maxIntervals)
   }
+
+  deinit {
+    for i in 0..<(initialized * Self.maxIntervals) { series[i]?.deallocate() }
+    series.deinitialize(count: initialized * Self.maxIntervals)
+    series.deallocate()
+    tickers.deinitialize(count: initialized)
+    tickers.deallocate()
+    versionStorage.deallocate()
+  }
+
+  /// Changes of `symbol`'s data, bumped on every applied event (lets views skip refreshes).
+  @inline(__always)
+  public func version(_ symbol: Int32) -> UInt64 { versionStorage[Int(symbol)] }
 
   public enum ApplyError: Error, Equatable, CustomStringConvertible, Sendable {
     case tooManySymbols(String, capacity: Int)
@@ -80,10 +98,11 @@ public final class MarketStore: @unchecked Sendable {
       return .failure(.tooManySymbols(event.symbol, capacity: symbols.capacity))
     }
     let s = Int(sym)
-    if s == tickers.count {
-      tickers.append(Ticker())
-      versions.append(0)
-      series.append(contentsOf: repeatElement(nil, count: Self.maxIntervals))
+    if s == initialized {
+      (tickers + s).initialize(to: Ticker())
+      versionStorage[s] = 0
+      (series + s * Self.maxIntervals).initialize(repeating: nil, count: Self.maxIntervals)
+      initialized += 1
     }
     switch event {
     case .ticker(let t):
@@ -120,23 +139,18 @@ public final class MarketStore: @unchecked Sendable {
       guard let iv = intervalIndex(k.interval) else {
         return .failure(.tooManyIntervals(k.interval))
       }
-      let slot = s * Self.maxIntervals + iv
-      let target: KlineSeries
-      if let existing = series[slot] {
-        target = existing
-      } else {
-        target = KlineSeries(limit: maxCandles)
-        series[slot] = target
-      }
-      let outcome = target.apply(
-        openTime: k.openTime, open: k.open, high: k.high, low: k.low, close: k.close,
-        volume: k.volume)
+      let slot = series + s * Self.maxIntervals + iv
+      if slot.pointee == nil { slot.pointee = KlineSeries(limit: maxCandles) }
+      let outcome =
+        slot.pointee?.apply(
+          openTime: k.openTime, open: k.open, high: k.high, low: k.low, close: k.close,
+          volume: k.volume) ?? .ignored
       if outcome == .ignored {
         klinesIgnored += 1
         return .success(.ignored)
       }
     }
-    versions[s] &+= 1
+    versionStorage[s] &+= 1
     eventsApplied += 1
     return .success(.changed(sym))
   }

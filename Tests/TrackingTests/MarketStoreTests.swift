@@ -100,7 +100,8 @@ struct MarketStoreTests {
     "a long series keeps the newest max_candles, contiguous, oldest first",
     arguments: [1, 2, 7, 500])
   func slidingWindow(limit: Int) {
-    let series = KlineSeries(limit: limit)
+    var series = KlineSeries(limit: limit)
+    defer { series.deallocate() }
     for i in 0..<(limit * 5 + 3) {
       _ = series.apply(
         openTime: Int64(i), open: Double(i), high: Double(i), low: Double(i), close: Double(i),

@@ -1,0 +1,423 @@
+import Feeds
+import Foundation
+import Histogram
+import Tracking
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `engine bench`: measures the engine on simulated data, side by side in one run, so the
+/// figures are ratios a noisy shared machine can still compare.
+public struct Benchmark {
+  public struct Options: Sendable {
+    public var strategies: String = "Strategies"
+    public var plugins: String = "Plugins"
+    public var symbols: Int = 2000
+    /// Cycles per measured run.
+    public var cycles: Int = 30
+    /// Repeats of each per-strategy measurement (the median is kept).
+    public var repeats: Int = 3
+    public var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    public var candles: Int = 500
+    public init() {}
+  }
+
+  public let options: Options
+  public init(_ options: Options) { self.options = options }
+
+  // MARK: Results
+
+  public struct StrategyCost: Sendable, Codable {
+    public var id: String
+    public var ns_per_eval: Double
+  }
+  public struct TrackingCost: Sendable, Codable {
+    public var changed_cpu_ms: Double
+    public var all_cpu_ms: Double
+    public var ratio: Double
+  }
+  public struct Results: Sendable, Codable {
+    public var symbols: Int
+    public var cycles: Int
+    public var strategies: [StrategyCost]
+    public var floor_ns_per_eval: Double
+    public var tracking: [String: TrackingCost]
+    public var scaling: [String: Double]
+    public var batch: [String: Double]
+    public var ingest: [String: Double]
+    public var latency_ms: [String: Double]
+    public var memory: [String: Double]
+    public var result_bytes: [String: Double]
+  }
+
+  // MARK: Synthetic market
+
+  /// Pre-built events: a warm-up (a ticker and `candles` 1m candles per symbol) and, per
+  /// cycle, a ticker and a kline update for a rotating `churn` share of the symbols.
+  struct Market {
+    var warmup: [MarketEvent]
+    var cycles: [[MarketEvent]]
+  }
+
+  static let t0: Int64 = 1_732_400_000_000
+
+  func market(churn: Double, cycles: Int, seed: UInt64 = 7) -> Market {
+    var rng = SplitMix64(seed: seed)
+    let n = options.symbols
+    let names = (0..<n).map { "S\($0)USDT" }
+    var prices = (0..<n).map { _ in 1 + Double(rng.next() % 100_000) / 100 }
+    var warmup: [MarketEvent] = []
+    warmup.reserveCapacity(n * (options.candles + 1))
+    for s in 0..<n {
+      var p = prices[s]
+      for c in 0..<options.candles {
+        let open = p
+        p *= 1 + (Double(rng.next() % 2001) - 1000) / 100_000
+        warmup.append(
+          .kline(
+            KlineEvent(
+              symbol: names[s], eventTime: Self.t0, interval: "1m",
+              openTime: Self.t0 - Int64(options.candles - c) * 60_000, open: open,
+              high: max(open, p) * 1.001, low: min(open, p) * 0.999, close: p,
+              volume: 100 + Double(rng.next() % 1000), isClosed: true)))
+      }
+      prices[s] = p
+      warmup.append(.ticker(ticker(names[s], Self.t0, p, &rng)))
+    }
+    let perCycle = max(1, Int((Double(n) * churn).rounded()))
+    var result: [[MarketEvent]] = []
+    var cursor = 0
+    for c in 0..<cycles {
+      let time = Self.t0 + Int64(c + 1) * 1000
+      var events: [MarketEvent] = []
+      events.reserveCapacity(perCycle * 2)
+      for _ in 0..<perCycle {
+        let s = cursor % n
+        cursor += 7
+        if cursor % n == 0 { cursor += 1 }
+        prices[s] *= 1 + (Double(rng.next() % 2001) - 1000) / 50_000
+        let p = prices[s]
+        events.append(.ticker(ticker(names[s], time, p, &rng)))
+        events.append(
+          .kline(
+            KlineEvent(
+              symbol: names[s], eventTime: time, interval: "1m", openTime: Self.t0, open: p * 0.99,
+              high: p * 1.01, low: p * 0.98, close: p, volume: 500 + Double(rng.next() % 5000),
+              isClosed: false)))
+      }
+      result.append(events)
+    }
+    return Market(warmup: warmup, cycles: result)
+  }
+
+  private func ticker(_ symbol: String, _ time: Int64, _ p: Double, _ rng: inout SplitMix64)
+    -> TickerEvent
+  {
+    var f = TickerFields()
+    let open = p / (1 + (Double(rng.next() % 3001) - 1000) / 10_000)
+    f.price = p
+    f.open = open
+    f.high = max(p, open) * 1.02
+    f.low = min(p, open) * 0.98
+    f.volume = 10_000 + Double(rng.next() % 1_000_000)
+    f.quoteVolume = f.volume * p
+    f.change = p - open
+    f.changePct = 100 * (p - open) / open
+    f.vwap = (p + open) / 2
+    f.bid = p * 0.9998
+    f.ask = p * 1.0002
+    return TickerEvent(symbol: symbol, eventTime: time, isMini: false, fields: f)
+  }
+
+  /// Delivers pre-built events: the warm-up, then one batch per cycle, then the end.
+  struct EventFeed: Feed {
+    let market: Market
+    func run(into queue: FeedQueue, stop: StopFlag) {
+      var warm = FeedBatch()
+      warm.events = market.warmup
+      queue.push(.batch(warm), unless: stop)
+      for events in market.cycles {
+        var b = FeedBatch()
+        b.events = events
+        if !queue.push(.batch(b), unless: stop) { return }
+      }
+      queue.push(.end, unless: stop)
+    }
+  }
+
+  /// Counts diff bytes, and what full per-cycle match lists would have cost.
+  final class MeasuringSink: DiffSink {
+    var diffBytes = 0
+    var fullBytes = 0
+    var matches: [String: Set<String>] = [:]
+    var lastPrice: [String: Double] = [:]
+    var measureFull = false
+    var buffer: [UInt8] = []
+    func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
+      buffer.removeAll(keepingCapacity: true)
+      for d in diffs {
+        JSONLinesWriter.append(d, cycle: cycle, time: time, to: &buffer)
+        if d.isEnter { matches[d.strategy, default: []].insert(d.symbol) } else {
+          matches[d.strategy]?.remove(d.symbol)
+        }
+        lastPrice[d.symbol] = d.price
+      }
+      diffBytes += buffer.count
+      guard measureFull else { return }
+      buffer.removeAll(keepingCapacity: true)
+      for (strategy, symbols) in matches {
+        for symbol in symbols {
+          JSONLinesWriter.append(
+            ResolvedDiff(
+              strategy: strategy, symbol: symbol, isEnter: true, price: lastPrice[symbol] ?? 0,
+              info: nil), cycle: cycle, time: time, to: &buffer)
+        }
+      }
+      fullBytes += buffer.count
+    }
+  }
+
+  struct RunFigures {
+    var wallSeconds: Double
+    var cpuSeconds: Double
+    var summary: RunSummary
+    var latencies: [UInt64]
+    var sink: MeasuringSink
+    var luaMemory: Int
+  }
+
+  /// Runs the real engine (feed thread, cycle thread, workers) over `market`; times only the
+  /// measured cycles (the warm-up cycle is excluded by subtracting a warm-up-only run).
+  func run(
+    _ market: Market, code: CodeSet, workers: Int, mode: TrackingMode, batchThreshold: Double = 0.5,
+    measureFull: Bool = false
+  ) throws(EngineError) -> RunFigures {
+    var settings = Settings()
+    settings.workers = workers
+    settings.trackingMode = mode
+    settings.batchThreshold = batchThreshold
+    settings.maxSymbols = max(4096, options.symbols)
+    settings.maxCandles = options.candles
+    settings.minUpdateIntervalMs = 0
+    let sink = MeasuringSink()
+    sink.measureFull = measureFull
+    let engine = CycleEngine(settings: settings, sink: sink, live: false)
+    engine.log = { _ in }
+    nonisolated(unsafe) var latencies: [UInt64] = []
+    nonisolated(unsafe) var measuring = false
+    nonisolated(unsafe) var wallStart = 0.0
+    nonisolated(unsafe) var cpuStart = 0.0
+    nonisolated(unsafe) var startSummary = RunSummary()
+    engine.onCycle = { status in
+      if measuring {
+        latencies.append(status.latencyNanos)
+      } else {
+        // The first cycle holds the warm-up: start measuring after it.
+        measuring = true
+        wallStart = Self.wall()
+        cpuStart = Self.cpu()
+        startSummary = status.totals
+      }
+    }
+    try engine.start(code: code)
+    var summary = try engine.run(feed: EventFeed(market: market))
+    let wall = Self.wall() - wallStart
+    let cpu = Self.cpu() - cpuStart
+    summary.filterCalls -= startSummary.filterCalls
+    summary.symbolEvaluations -= startSummary.symbolEvaluations
+    summary.symbolCycles -= startSummary.symbolCycles
+    summary.cycles -= startSummary.cycles
+    summary.diffs -= startSummary.diffs
+    return RunFigures(
+      wallSeconds: wall, cpuSeconds: cpu, summary: summary, latencies: latencies, sink: sink,
+      luaMemory: engine.luaMemoryPerWorker)
+  }
+
+  // MARK: The whole bench
+
+  public func run(progress: (String) -> Void = { _ in }) throws(EngineError) -> Results {
+    let code = try CodeSet.load(strategies: options.strategies, plugins: options.plugins)
+    let full = market(churn: 1.0, cycles: options.cycles)
+    let tenth = market(churn: 0.1, cycles: options.cycles * 3)
+
+    // Per strategy: ns per evaluation, end to end (apply, tracking, evaluation, diffs), one
+    // worker, every symbol changing every cycle.
+    progress("per-strategy cost")
+    var costs: [StrategyCost] = []
+    let floorCode = CodeSet(
+      strategies: [
+        StrategySource(
+          id: "floor", path: "floor.lua", source: "return { filter = function(s) return false end }")
+      ], plugins: code.plugins)
+    let floor = try medianNanosPerEval(full, code: floorCode)
+    for s in code.strategies {
+      let one = CodeSet(strategies: [s], plugins: code.plugins)
+      costs.append(StrategyCost(id: s.id, ns_per_eval: try medianNanosPerEval(full, code: one)))
+    }
+
+    progress("tracking A/B")
+    var tracking: [String: TrackingCost] = [:]
+    var latencies: [UInt64] = []
+    var resultBytes: [String: Double] = [:]
+    for (name, m) in [("churn_10", tenth), ("churn_100", full)] {
+      let changed = try run(m, code: code, workers: 1, mode: .changed, measureFull: name == "churn_10")
+      let all = try run(m, code: code, workers: 1, mode: .all)
+      let c = changed.cpuSeconds * 1000 / Double(max(1, changed.summary.cycles))
+      let a = all.cpuSeconds * 1000 / Double(max(1, all.summary.cycles))
+      tracking[name] = TrackingCost(changed_cpu_ms: c, all_cpu_ms: a, ratio: c / max(a, 1e-9))
+      if name == "churn_10" {
+        latencies = changed.latencies
+        let d = Double(changed.sink.diffBytes)
+        let f = Double(changed.sink.fullBytes)
+        resultBytes = ["diffs": d, "full": f, "ratio": d / max(f, 1)]
+      }
+    }
+
+    progress("scaling")
+    let one = try run(full, code: code, workers: 1, mode: .changed)
+    let many = try run(full, code: code, workers: options.workers, mode: .changed)
+    let perSecond1 = Double(one.summary.filterCalls) / one.wallSeconds
+    let perSecondN = Double(many.summary.filterCalls) / many.wallSeconds
+    let scaling: [String: Double] = [
+      "workers": Double(options.workers), "evals_per_s_1": perSecond1, "evals_per_s_n": perSecondN,
+      "speedup": perSecondN / perSecond1,
+    ]
+
+    progress("batch mode")
+    let batched = try run(full, code: code, workers: options.workers, mode: .changed, batchThreshold: 0)
+    let single = try run(full, code: code, workers: options.workers, mode: .changed, batchThreshold: 1)
+    let batch: [String: Double] = [
+      "batched_ms": batched.wallSeconds * 1000 / Double(max(1, batched.summary.cycles)),
+      "single_pass_ms": single.wallSeconds * 1000 / Double(max(1, single.summary.cycles)),
+    ]
+
+    progress("ingest")
+    let ingest = measureIngest()
+
+    var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+    for l in latencies { _ = histogram.record(max(1, l)) }
+    let latency: [String: Double] = [
+      "p50": Double(histogram.valueAtPercentile(50)) / 1e6,
+      "p99": Double(histogram.valueAtPercentile(99)) / 1e6,
+      "max": Double(histogram.max) / 1e6,
+    ]
+
+    progress("memory")
+    let memory = try measureMemory(code)
+
+    return Results(
+      symbols: options.symbols, cycles: options.cycles, strategies: costs,
+      floor_ns_per_eval: floor, tracking: tracking, scaling: scaling, batch: batch,
+      ingest: ingest, latency_ms: latency, memory: memory, result_bytes: resultBytes)
+  }
+
+  func medianNanosPerEval(_ m: Market, code: CodeSet) throws(EngineError) -> Double {
+    var samples: [Double] = []
+    for _ in 0..<max(1, options.repeats) {
+      let r = try run(m, code: code, workers: 1, mode: .changed)
+      let evaluations = max(1, r.summary.symbolEvaluations * max(1, code.strategies.count))
+      samples.append(r.wallSeconds * 1e9 / Double(evaluations))
+    }
+    samples.sort()
+    return samples[samples.count / 2]
+  }
+
+  /// Parse + apply of Binance JSON from the simulator (tickers and klines, in envelopes),
+  /// against Foundation's JSONSerialization on the same bytes.
+  func measureIngest() -> [String: Double] {
+    var sim = MarketSimulator(
+      SimulatorConfig(symbols: options.symbols, seed: 3, historyCandles: 2, startTime: Self.t0))
+    var lines = sim.warmup()
+    for _ in 0..<20 { lines += sim.nextStep() }
+    // Also one `!ticker@arr`-style array of every ticker line, as large messages.
+    let bytes = lines.reduce(0) { $0 + $1.utf8.count }
+    let store = MarketStore(maxSymbols: max(4096, options.symbols), maxCandles: 500)
+    let updates = UpdateBitSet(capacity: max(4096, options.symbols))
+    var batcher = MessageBatcher(source: "bench")
+    let began = Self.wall()
+    var messages = 0
+    for var line in lines {
+      _ = line.withUTF8 { batcher.add(UnsafeRawBufferPointer($0)) }
+      messages += 1
+      if messages % 256 == 0 {
+        for e in batcher.take().events {
+          if case .success(.changed(let s)) = store.apply(e) { updates.mark(Int(s)) }
+        }
+      }
+    }
+    for e in batcher.take().events {
+      if case .success(.changed(let s)) = store.apply(e) { updates.mark(Int(s)) }
+    }
+    let seconds = Self.wall() - began
+    let foundationBegan = Self.wall()
+    var parsed = 0
+    for line in lines where (try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil {
+      parsed += 1
+    }
+    let foundationSeconds = Self.wall() - foundationBegan
+    let mbps = Double(bytes) / 1e6 / seconds
+    let foundation = Double(bytes) / 1e6 / foundationSeconds
+    return [
+      "mb_per_s": mbps, "messages_per_s": Double(messages) / seconds,
+      "foundation_jsonserialization_mb_per_s": foundation, "ratio_to_foundation": mbps / foundation,
+      "bytes": Double(bytes), "messages": Double(parsed),
+    ]
+  }
+
+  func measureMemory(_ code: CodeSet) throws(EngineError) -> [String: Double] {
+    let store = MarketStore(maxSymbols: 4096, maxCandles: options.candles)
+    let base = try StrategyRuntime(store: store, limits: SandboxLimits())
+    let empty = Double(base.memoryInUse) / 1024
+    try base.setPlugins(code.plugins)
+    var compiled: [StrategyRuntime.Compiled] = []
+    for s in code.strategies { compiled.append(try base.compile(s)) }
+    base.install(compiled)
+    let withStrategies = Double(base.memoryInUse) / 1024
+    // Views for every symbol of a full market.
+    let m = market(churn: 0.1, cycles: 0)
+    for e in m.warmup { _ = store.apply(e) }
+    for s in 0..<Int32(store.symbolCount) { base.prepareView(s) }
+    let withViews = Double(base.memoryInUse) / 1024
+    return [
+      "flag_bytes_4096": Double(UpdateBitSet(capacity: 4096).flagBytes),
+      "lua_state_kb_per_worker": withStrategies,
+      "lua_state_empty_kb": empty,
+      "lua_state_kb_per_strategy": (withStrategies - empty) / Double(max(1, code.strategies.count)),
+      "lua_views_kb_per_symbol": (withViews - withStrategies) / Double(max(1, store.symbolCount)),
+      "rss_mb": Self.residentMB(),
+    ]
+  }
+
+  static func residentMB() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1e6
+  }
+
+  static func wall() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+
+  static func cpu() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+  }
+}
+
+/// A small deterministic generator for benchmark data.
+struct SplitMix64 {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
