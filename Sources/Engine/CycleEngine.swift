@@ -207,30 +207,31 @@ public final class CycleEngine: @unchecked Sendable {
         break loop
       case .batch(let batch):
         account(batch)
-        var i = 0
-        let events = batch.events
-        while i < events.count {
-          // Apply the run of events that belongs to the open cycle, then close it when an
-          // event of a later cycle arrives.
-          var j = i
-          store.phase.withWritePhase {
-            while j < events.count {
-              let c = Self.floorDiv(events[j].eventTime, cycleMs)
-              if let open = openCycle {
-                if c > open { break }
-              } else {
-                openCycle = max(c, lastClosed &+ 1)
-                openedAt = Self.now()
+        batch.events.withUnsafeBufferPointer { events in
+          var i = 0
+          while i < events.count {
+            // Apply the run of events that belongs to the open cycle, then close it when an
+            // event of a later cycle arrives.
+            var j = i
+            store.phase.withWritePhase {
+              while j < events.count {
+                let c = Self.floorDiv(events[j].eventTime, cycleMs)
+                if let open = openCycle {
+                  if c > open { break }
+                } else {
+                  openCycle = max(c, lastClosed &+ 1)
+                  openedAt = Self.now()
+                }
+                apply(events[j])
+                j += 1
               }
-              apply(events[j])
-              j += 1
             }
-          }
-          i = j
-          if i < events.count, let open = openCycle {
-            closeCycle(open)
-            lastClosed = open
-            openCycle = nil
+            i = j
+            if i < events.count, let open = openCycle {
+              closeCycle(open)
+              lastClosed = open
+              openCycle = nil
+            }
           }
         }
       }

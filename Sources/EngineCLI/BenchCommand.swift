@@ -13,14 +13,10 @@ struct BenchCommand: ParsableCommand {
       are noisy: compare the ratios). --json prints one JSON object (documented in the README).
       """)
 
-  @Option(help: "Directory of strategy files to measure.")
-  var strategies = "Strategies"
-
-  @Option(help: "Directory of Lua plugins the strategies may require.")
-  var plugins = "Plugins"
-
-  @Option(help: "Simulated symbols.")
-  var symbols = 2000
+  // Shared option groups: the root command declares the same options, and the argument
+  // parser hands a name to the root unless the subcommand declares it through the same group.
+  @OptionGroup var common: CommonOptions
+  @OptionGroup var feedOptions: FeedOptions
 
   @Option(help: "Cycles per measured run.")
   var cycles = 30
@@ -28,29 +24,28 @@ struct BenchCommand: ParsableCommand {
   @Option(help: "Repeats of each per-strategy measurement (the median is reported).")
   var repeats = 3
 
-  @Option(help: "Workers for the scaling and batch measurements (default: processors, at least 2).")
-  var workers: Int?
-
   @Flag(help: "Print one JSON object instead of tables.")
   var json = false
 
   func validate() throws {
-    guard symbols >= 10, cycles >= 2, repeats >= 1 else {
-      throw ValidationError("--symbols must be >= 10, --cycles >= 2, --repeats >= 1")
-    }
-    if let workers, !(1...256).contains(workers) {
-      throw ValidationError("--workers must be from 1 to 256")
+    guard cycles >= 2, repeats >= 1 else {
+      throw ValidationError("--cycles must be >= 2, --repeats >= 1")
     }
   }
 
   func run() throws {
+    // Bench defaults: 2000 symbols (--symbols), and at least 2 workers for scaling.
+    var overrides = common.overrides
+    overrides["sim.symbols"] = feedOptions.symbols ?? "2000"
+    overrides["max_symbols"] = overrides["max_symbols"] ?? "4096"
+    let settings = try Session.settings(overrides: overrides, configPath: common.config)
     var options = Benchmark.Options()
-    options.strategies = strategies
-    options.plugins = plugins
-    options.symbols = symbols
+    options.strategies = settings.strategies
+    options.plugins = settings.plugins
+    options.symbols = settings.simSymbols
     options.cycles = cycles
     options.repeats = repeats
-    if let workers { options.workers = workers }
+    if settings.workers > 0 { options.workers = settings.workers }
     let results: Benchmark.Results
     do {
       results = try Benchmark(options).run { StandardError.line("bench: \($0)…") }
@@ -74,7 +69,7 @@ struct BenchCommand: ParsableCommand {
 
   static func table(_ r: Benchmark.Results) -> String {
     var out = "engine bench: \(r.symbols) symbols, \(r.cycles) cycles per run\n\n"
-    out += "per strategy (1 worker, every symbol changing every cycle; end to end):\n"
+    out += "per strategy (1 worker, 3 copies, every symbol changing every cycle; end to end):\n"
     out += "  \("floor (return false)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(r.floor_ns_per_eval)) ns/eval\n"
     for s in r.strategies {
       out += "  \(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(s.ns_per_eval)) ns/eval\n"

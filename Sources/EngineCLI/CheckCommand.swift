@@ -15,10 +15,12 @@ struct CheckCommand: ParsableCommand {
   @Argument(help: "Directory of strategy files (NAME.lua).")
   var directory: String
 
-  @Option(help: "Directory of Lua plugins the strategies may require.")
-  var plugins = "Plugins"
+  // The root command declares --plugins too: share its group so the value reaches here.
+  @OptionGroup var common: CommonOptions
 
   func run() throws {
+    let settings = try Session.settings(overrides: common.overrides, configPath: common.config)
+    let plugins = settings.plugins
     let result: (checked: Int, problems: [String])
     do {
       result = try StrategyChecker.check(directory: directory, plugins: plugins)

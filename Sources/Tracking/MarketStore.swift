@@ -22,8 +22,29 @@ public final class MarketStore: @unchecked Sendable {
 
   public let maxCandles: Int
   public let phase = CyclePhaseLock()
-  public private(set) var symbols: SymbolTable
-  public private(set) var intervals: [String] = []
+
+  /// Mutable bookkeeping, behind a pointer: class properties would pay a dynamic
+  /// exclusivity check on every event (seen in profiles), a pointer does not.
+  private struct State {
+    var symbols: SymbolTable
+    var intervals: [String] = []
+    var initialized = 0
+    var eventsApplied = 0
+    var klinesIgnored = 0
+    var symbolsRejected = 0
+  }
+  private let state: UnsafeMutablePointer<State>
+
+  public var symbols: SymbolTable { state.pointee.symbols }
+  public var intervals: [String] { state.pointee.intervals }
+  /// Counters of what ``apply(_:)`` did.
+  public var eventsApplied: Int { state.pointee.eventsApplied }
+  public var klinesIgnored: Int { state.pointee.klinesIgnored }
+  public var symbolsRejected: Int { state.pointee.symbolsRejected }
+
+  /// The name of a tracked symbol.
+  @inline(__always)
+  public func name(of symbol: Int32) -> String { state.pointee.symbols.name(at: symbol) }
   /// Per-symbol state in flat buffers allocated once at `max_symbols`: the hot path reads
   /// them through pointers, with no copy-on-write or exclusivity checks.
   private let tickers: UnsafeMutablePointer<Ticker>
@@ -31,16 +52,12 @@ public final class MarketStore: @unchecked Sendable {
   /// Series of symbol `s` in interval `i` at `s * maxIntervals + i`; `limit == 0` means none.
   private let series: UnsafeMutablePointer<KlineSeries?>
   private let capacity: Int
-  private var initialized = 0
 
-  /// Counters of what ``apply(_:)`` did.
-  public private(set) var eventsApplied = 0
-  public private(set) var klinesIgnored = 0
-  public private(set) var symbolsRejected = 0
 
   public init(maxSymbols: Int, maxCandles: Int) {
     self.maxCandles = maxCandles
-    symbols = SymbolTable(capacity: maxSymbols)
+    state = .allocate(capacity: 1)
+    state.initialize(to: State(symbols: SymbolTable(capacity: maxSymbols)))
     capacity = max(1, maxSymbols)
     tickers = .allocate(capacity: capacity)
     versionStorage = .allocate(capacity: capacity)
@@ -48,12 +65,15 @@ public final class MarketStore: @unchecked Sendable {
   }
 
   deinit {
+    let initialized = state.pointee.initialized
     for i in 0..<(initialized * Self.maxIntervals) { series[i]?.deallocate() }
     series.deinitialize(count: initialized * Self.maxIntervals)
     series.deallocate()
     tickers.deinitialize(count: initialized)
     tickers.deallocate()
     versionStorage.deallocate()
+    state.deinitialize(count: 1)
+    state.deallocate()
   }
 
   /// Changes of `symbol`'s data, bumped on every applied event (lets views skip refreshes).
@@ -82,59 +102,60 @@ public final class MarketStore: @unchecked Sendable {
 
   /// Index of an interval name, interning it.
   public func intervalIndex(_ name: String) -> Int? {
-    if let i = intervals.firstIndex(of: name) { return i }
-    guard intervals.count < Self.maxIntervals else { return nil }
-    intervals.append(name)
-    return intervals.count - 1
+    if let i = state.pointee.intervals.firstIndex(of: name) { return i }
+    guard state.pointee.intervals.count < Self.maxIntervals else { return nil }
+    state.pointee.intervals.append(name)
+    return state.pointee.intervals.count - 1
   }
 
   /// Index of an interval name if known.
-  public func knownIntervalIndex(_ name: String) -> Int? { intervals.firstIndex(of: name) }
+  public func knownIntervalIndex(_ name: String) -> Int? {
+    state.pointee.intervals.firstIndex(of: name)
+  }
 
   /// Applies one event. Call only on the cycle thread, outside evaluation.
   public func apply(_ event: MarketEvent) -> Result<Applied, ApplyError> {
-    guard let sym = symbols.intern(event.symbol) else {
-      symbolsRejected += 1
-      return .failure(.tooManySymbols(event.symbol, capacity: symbols.capacity))
+    guard let sym = state.pointee.symbols.intern(event.symbol) else {
+      state.pointee.symbolsRejected += 1
+      return .failure(.tooManySymbols(event.symbol, capacity: state.pointee.symbols.capacity))
     }
     let s = Int(sym)
-    if s == initialized {
+    if s == state.pointee.initialized {
       (tickers + s).initialize(to: Ticker())
       versionStorage[s] = 0
       (series + s * Self.maxIntervals).initialize(repeating: nil, count: Self.maxIntervals)
-      initialized += 1
+      state.pointee.initialized += 1
     }
     switch event {
     case .ticker(let t):
-      var state = tickers[s]
+      let ticker = tickers + s
       let f = t.fields
       if t.isMini {
-        state.fields.price = f.price
-        state.fields.open = f.open
-        state.fields.high = f.high
-        state.fields.low = f.low
-        state.fields.volume = f.volume
-        state.fields.quoteVolume = f.quoteVolume
-        state.fields.change = f.price - f.open
-        state.fields.changePct = 100 * (f.price - f.open) / f.open
+        ticker.pointee.fields.price = f.price
+        ticker.pointee.fields.open = f.open
+        ticker.pointee.fields.high = f.high
+        ticker.pointee.fields.low = f.low
+        ticker.pointee.fields.volume = f.volume
+        ticker.pointee.fields.quoteVolume = f.quoteVolume
+        ticker.pointee.fields.change = f.price - f.open
+        ticker.pointee.fields.changePct = 100 * (f.price - f.open) / f.open
       } else {
         // A field this ticker lacks keeps its previous value: "never sent" means nil.
         func merge(_ old: inout Double, _ new: Double) { if !new.isNaN { old = new } }
-        merge(&state.fields.price, f.price)
-        merge(&state.fields.open, f.open)
-        merge(&state.fields.high, f.high)
-        merge(&state.fields.low, f.low)
-        merge(&state.fields.volume, f.volume)
-        merge(&state.fields.quoteVolume, f.quoteVolume)
-        merge(&state.fields.change, f.change)
-        merge(&state.fields.changePct, f.changePct)
-        merge(&state.fields.vwap, f.vwap)
-        merge(&state.fields.bid, f.bid)
-        merge(&state.fields.ask, f.ask)
+        merge(&ticker.pointee.fields.price, f.price)
+        merge(&ticker.pointee.fields.open, f.open)
+        merge(&ticker.pointee.fields.high, f.high)
+        merge(&ticker.pointee.fields.low, f.low)
+        merge(&ticker.pointee.fields.volume, f.volume)
+        merge(&ticker.pointee.fields.quoteVolume, f.quoteVolume)
+        merge(&ticker.pointee.fields.change, f.change)
+        merge(&ticker.pointee.fields.changePct, f.changePct)
+        merge(&ticker.pointee.fields.vwap, f.vwap)
+        merge(&ticker.pointee.fields.bid, f.bid)
+        merge(&ticker.pointee.fields.ask, f.ask)
       }
-      state.time = t.eventTime
-      state.hasTicker = true
-      tickers[s] = state
+      ticker.pointee.time = t.eventTime
+      ticker.pointee.hasTicker = true
     case .kline(let k):
       guard let iv = intervalIndex(k.interval) else {
         return .failure(.tooManyIntervals(k.interval))
@@ -146,18 +167,18 @@ public final class MarketStore: @unchecked Sendable {
           openTime: k.openTime, open: k.open, high: k.high, low: k.low, close: k.close,
           volume: k.volume) ?? .ignored
       if outcome == .ignored {
-        klinesIgnored += 1
+        state.pointee.klinesIgnored += 1
         return .success(.ignored)
       }
     }
     versionStorage[s] &+= 1
-    eventsApplied += 1
+    state.pointee.eventsApplied += 1
     return .success(.changed(sym))
   }
 
   // MARK: Reading (workers, during evaluation)
 
-  public var symbolCount: Int { symbols.count }
+  public var symbolCount: Int { state.pointee.symbols.count }
 
   @inline(__always)
   public func ticker(_ symbol: Int32) -> Ticker { tickers[Int(symbol)] }

@@ -16,8 +16,11 @@ public final class UpdateBitSet: Sendable {
   // safe: `UnsafeAtomic` storage is allocated once in `init` and freed in `deinit`; every
   // access goes through atomic operations, so the pointers may be shared across threads.
   nonisolated(unsafe) private let words: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
-  private let writeHalf = ManagedAtomic<Int>(0)
-  private let updates = ManagedAtomic<UInt64>(0)
+  // safe: allocated in `init`, freed in `deinit`, only used through atomic operations.
+  nonisolated(unsafe) private let control: UnsafeMutablePointer<UnsafeAtomic<UInt64>.Storage>
+  /// Which half writers mark (0 or 1), and the number of marks.
+  private var writeHalf: UnsafeAtomic<UInt64> { UnsafeAtomic(at: control) }
+  private var updates: UnsafeAtomic<UInt64> { UnsafeAtomic(at: control + 1) }
 
   public init(capacity: Int) {
     let wordsPerHalf = max(1, (capacity + 63) / 64)
@@ -25,11 +28,15 @@ public final class UpdateBitSet: Sendable {
     self.capacity = wordsPerHalf * 64
     words = .allocate(capacity: 2 * wordsPerHalf)
     words.initialize(repeating: .init(0), count: 2 * wordsPerHalf)
+    control = .allocate(capacity: 2)
+    control.initialize(repeating: .init(0), count: 2)
   }
 
   deinit {
     words.deinitialize(count: 2 * wordsPerHalf)
     words.deallocate()
+    control.deinitialize(count: 2)
+    control.deallocate()
   }
 
   /// Bytes taken by the two halves of update flags.
@@ -42,7 +49,7 @@ public final class UpdateBitSet: Sendable {
   /// Marks `symbol` as changed. Any thread may call it.
   @inline(__always)
   public func mark(_ symbol: Int) {
-    let half = writeHalf.load(ordering: .acquiring)
+    let half = Int(writeHalf.load(ordering: .acquiring))
     let word = UnsafeAtomic<UInt64>(at: words + half * wordsPerHalf + (symbol >> 6))
     _ = word.loadThenBitwiseOr(with: 1 << UInt64(symbol & 63), ordering: .acquiringAndReleasing)
     updates.wrappingIncrement(ordering: .releasing)
@@ -53,7 +60,7 @@ public final class UpdateBitSet: Sendable {
   public func swapAndDrain(into indices: inout [Int32]) {
     let old = writeHalf.load(ordering: .acquiring)
     writeHalf.store(1 - old, ordering: .sequentiallyConsistent)
-    drain(half: old, into: &indices)
+    drain(half: Int(old), into: &indices)
   }
 
   /// Drains both halves (used at shutdown and by tests to collect stragglers).
