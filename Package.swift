@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, lowest first; a target only imports the ones above it in this list:
 // CLua (system library) → LuaKit (wrapper + sandbox) → Indicators (TA-Lib-compatible math)
 // → Tracking (symbols, store, update bits)
-// → Feeds (Binance wire format, replay, simulator) → Engine (workers, cycles, diffs)
+// → Feeds (Binance wire format, replay, simulator) → BinanceFeed (live streams)
+// → Engine (workers, cycles, diffs)
 // → EngineCLI (the `engine` executable).
 let package = Package(
   name: "engine",
@@ -16,6 +17,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     .package(
       url: "https://github.com/apple/swift-configuration", from: "1.4.0",
       traits: [.defaults, "YAML"]),
@@ -34,6 +39,16 @@ let package = Package(
       dependencies: [.product(name: "Atomics", package: "swift-atomics")]
     ),
     .target(name: "Feeds", dependencies: ["Tracking"]),
+    // Binance's public WebSocket streams and REST backfill, as a Feed.
+    .target(
+      name: "BinanceFeed",
+      dependencies: [
+        "Feeds", "Tracking",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+        .product(name: "Logging", package: "swift-log"),
+      ]
+    ),
     .target(
       name: "Engine",
       dependencies: [
@@ -46,7 +61,7 @@ let package = Package(
     .executableTarget(
       name: "EngineCLI",
       dependencies: [
-        "Engine", "Feeds", "Tracking",
+        "Engine", "Feeds", "Tracking", "BinanceFeed",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -57,6 +72,16 @@ let package = Package(
       name: "TrackingTests",
       dependencies: ["Tracking", .product(name: "Atomics", package: "swift-atomics")]),
     .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Tracking"]),
+    .testTarget(
+      name: "BinanceFeedTests",
+      dependencies: [
+        "BinanceFeed", "Feeds", "Tracking", "Engine",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOWebSocket", package: "swift-nio"),
+      ]
+    ),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit"]),
     // Runs the built `engine` executable as a user would (exit codes, stderr, signals).
     .testTarget(name: "CLITests", dependencies: ["EngineCLI", "Feeds"]),

@@ -158,7 +158,9 @@ public struct Benchmark {
       buffer.removeAll(keepingCapacity: true)
       for d in diffs {
         JSONLinesWriter.append(d, cycle: cycle, time: time, to: &buffer)
-        if d.isEnter { matches[d.strategy, default: []].insert(d.symbol) } else {
+        if d.isEnter {
+          matches[d.strategy, default: []].insert(d.symbol)
+        } else {
           matches[d.strategy]?.remove(d.symbol)
         }
         lastPrice[d.symbol] = d.price
@@ -250,11 +252,13 @@ public struct Benchmark {
     let floorCode = CodeSet(
       strategies: [
         StrategySource(
-          id: "floor", path: "floor.lua", source: "return { filter = function(s) return false end }")
+          id: "floor", path: "floor.lua", source: "return { filter = function(s) return false end }"
+        )
       ], plugins: code.plugins)
     let floor = try medianNanosPerEval(full, code: copies(floorCode.strategies[0], floorCode))
     for s in code.strategies {
-      costs.append(StrategyCost(id: s.id, ns_per_eval: try medianNanosPerEval(full, code: copies(s, code))))
+      costs.append(
+        StrategyCost(id: s.id, ns_per_eval: try medianNanosPerEval(full, code: copies(s, code))))
     }
 
     progress("tracking A/B")
@@ -262,7 +266,8 @@ public struct Benchmark {
     var latencies: [UInt64] = []
     var resultBytes: [String: Double] = [:]
     for (name, m) in [("churn_10", tenth), ("churn_100", full)] {
-      let changed = try run(m, code: code, workers: 1, mode: .changed, measureFull: name == "churn_10")
+      let changed = try run(
+        m, code: code, workers: 1, mode: .changed, measureFull: name == "churn_10")
       let all = try run(m, code: code, workers: 1, mode: .all)
       let c = changed.cpuSeconds * 1000 / Double(max(1, changed.summary.cycles))
       let a = all.cpuSeconds * 1000 / Double(max(1, all.summary.cycles))
@@ -286,8 +291,10 @@ public struct Benchmark {
     ]
 
     progress("batch mode")
-    let batched = try run(full, code: code, workers: options.workers, mode: .changed, batchThreshold: 0)
-    let single = try run(full, code: code, workers: options.workers, mode: .changed, batchThreshold: 1)
+    let batched = try run(
+      full, code: code, workers: options.workers, mode: .changed, batchThreshold: 0)
+    let single = try run(
+      full, code: code, workers: options.workers, mode: .changed, batchThreshold: 1)
     let batch: [String: Double] = [
       "batched_ms": batched.wallSeconds * 1000 / Double(max(1, batched.summary.cycles)),
       "single_pass_ms": single.wallSeconds * 1000 / Double(max(1, single.summary.cycles)),
@@ -399,7 +406,9 @@ public struct Benchmark {
   }
 
   static func residentMB() -> Double {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
+      return 0
+    }
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
     return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1e6

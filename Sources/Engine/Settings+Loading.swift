@@ -234,6 +234,48 @@ private struct SettingsResolver {
     if let v = try int("sandbox.max_failing_cycles", in: 0...Int.max, expected: nonNegative) {
       s.maxFailingCycles = v
     }
+    if let v = try value(
+      "feed.binance.symbols", expected: "comma-separated symbols like \"BTCUSDT,ETHUSDT\"",
+      { text -> [String]? in
+        let list = text.split(separator: ",").map {
+          $0.trimmingCharacters(in: .whitespaces).uppercased()
+        }.filter { !$0.isEmpty }
+        return list.allSatisfy { $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
+          ? list : nil
+      })
+    {
+      s.binanceSymbols = v.0
+    }
+    if let v = try value(
+      "feed.binance.quote", expected: "a quote asset like \"USDT\"",
+      { q in
+        !q.isEmpty && q.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+          ? q.uppercased() : nil
+      })
+    {
+      s.binanceQuote = v.0
+    }
+    if let v = try int(
+      "feed.binance.max_symbols", in: 1...100_000, expected: "an integer from 1 to 100000")
+    {
+      s.binanceMaxSymbols = v
+    }
+    if let v = try value(
+      "feed.binance.ticker", expected: "\"full\" or \"mini\"",
+      { $0 == "full" || $0 == "mini" ? $0 : nil })
+    {
+      s.binanceTicker = v.0
+    }
+    for (key, isWS) in [("feed.binance.ws_url", true), ("feed.binance.rest_url", false)] {
+      let schemes = isWS ? ["ws://", "wss://"] : ["http://", "https://"]
+      if let v = try value(
+        key, expected: "a URL starting with \(schemes.joined(separator: " or "))",
+        { url in schemes.contains { url.hasPrefix($0) && url.count > $0.count } ? url : nil })
+      {
+        if isWS { s.binanceWSURL = v.0 } else { s.binanceRESTURL = v.0 }
+      }
+    }
+    if let v = try value("record", expected: "a file path", { $0 }) { s.record = v.0 }
     return s
   }
 }

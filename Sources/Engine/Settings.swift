@@ -77,6 +77,21 @@ public struct Settings: Sendable, Equatable {
   /// consecutive cycles is disabled until its file changes; 0 = never.
   public var maxFailingCycles: Int = 10
 
+  /// `feed.binance.symbols`: comma-separated symbols to subscribe (empty: use the quote).
+  public var binanceSymbols: [String] = []
+  /// `feed.binance.quote`: with no symbols, every TRADING spot symbol with this quote asset.
+  public var binanceQuote: String = "USDT"
+  /// `feed.binance.max_symbols`: symbols subscribed at most.
+  public var binanceMaxSymbols: Int = 200
+  /// `feed.binance.ticker`: `full` (`<symbol>@ticker` each) or `mini` (`!miniTicker@arr`).
+  public var binanceTicker: String = "full"
+  /// `feed.binance.ws_url` (`--binance-ws-url`): WebSocket base URL.
+  public var binanceWSURL: String = "wss://stream.binance.com:9443"
+  /// `feed.binance.rest_url` (`--binance-rest-url`): REST base URL.
+  public var binanceRESTURL: String = "https://api.binance.com"
+  /// `record` (`--record`): live runs append every received message to this file (empty: off).
+  public var record: String = ""
+
   /// The sandbox limits these settings describe.
   public var sandboxLimits: SandboxLimits {
     SandboxLimits(
@@ -102,6 +117,8 @@ extension Settings {
     "batch_threshold", "batch_size", "max_symbols", "max_candles",
     "tracking.mode", "sim.symbols", "sim.seed", "speed", "strict", "debug_updates",
     "sandbox.instruction_budget", "sandbox.memory_mb", "sandbox.max_failing_cycles",
+    "feed.binance.symbols", "feed.binance.quote", "feed.binance.max_symbols",
+    "feed.binance.ticker", "feed.binance.ws_url", "feed.binance.rest_url", "record",
   ]
 
   /// The config file used when no `--config` is given (relative to the working directory).

@@ -88,4 +88,18 @@ public enum StrategyChecker {
       .ticker(TickerEvent(symbol: "TESTUSDT", eventTime: t0, isMini: false, fields: f)))
     return store
   }
+
+  /// The kline intervals the strategies of `code` declare (compiling them in a scratch
+  /// state; a strategy that does not compile is skipped), sorted; `["1m"]` when none.
+  public static func timeframes(of code: CodeSet) -> [String] {
+    let store = MarketStore(maxSymbols: 1, maxCandles: 1)
+    guard let runtime = try? StrategyRuntime(store: store, limits: SandboxLimits()),
+      (try? runtime.setPlugins(code.plugins)) != nil
+    else { return ["1m"] }
+    var set = Set<String>()
+    for s in code.strategies {
+      if let compiled = try? runtime.compile(s) { set.formUnion(compiled.info.timeframes) }
+    }
+    return set.isEmpty ? ["1m"] : set.sorted()
+  }
 }

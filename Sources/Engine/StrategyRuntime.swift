@@ -153,7 +153,8 @@ final class StrategyRuntime {
   func makePlan() -> Plan {
     Plan(
       filterRefs: strategies.map(\.filterRef), minCandles: strategies.map(\.info.minCandles),
-      intervals: strategies.map { c in c.info.timeframes.map { store.knownIntervalIndex($0) ?? -1 } })
+      intervals: strategies.map { c in c.info.timeframes.map { store.knownIntervalIndex($0) ?? -1 }
+      })
   }
 
   /// Whether `symbol` has the data strategy `k` needs (`min_candles` candles in every

@@ -169,7 +169,9 @@ final class Worker: @unchecked Sendable {
           var info: DiffInfo? = nil
           if hasTicker, runtime.isEvaluable(k, symbol: symbol, plan: plan) {
             calls[k] += 1
-            switch runtime.call(plan.filterRefs[k], proxy: proxy, path: runtime.strategies[k].info.path) {
+            switch runtime.call(
+              plan.filterRefs[k], proxy: proxy, path: runtime.strategies[k].info.path)
+            {
             case .match(let i):
               matched = true
               info = i

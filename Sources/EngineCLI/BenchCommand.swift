@@ -7,7 +7,8 @@ import LuaKit
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bench",
-    abstract: "Measure the engine on simulated data: per-strategy cost, tracking A/B, scaling, batch mode, ingest, latency, memory, result size.",
+    abstract:
+      "Measure the engine on simulated data: per-strategy cost, tracking A/B, scaling, batch mode, ingest, latency, memory, result size.",
     discussion: """
       Every figure comes from runs made side by side in this one invocation (shared machines \\
       are noisy: compare the ratios). --json prints one JSON object (documented in the README).
@@ -70,26 +71,35 @@ struct BenchCommand: ParsableCommand {
   static func table(_ r: Benchmark.Results) -> String {
     var out = "engine bench: \(r.symbols) symbols, \(r.cycles) cycles per run\n\n"
     out += "per strategy (1 worker, 3 copies, every symbol changing every cycle; end to end):\n"
-    out += "  \("floor (return false)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(r.floor_ns_per_eval)) ns/eval\n"
+    out +=
+      "  \("floor (return false)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(r.floor_ns_per_eval)) ns/eval\n"
     for s in r.strategies {
-      out += "  \(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(s.ns_per_eval)) ns/eval\n"
+      out +=
+        "  \(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(s.ns_per_eval)) ns/eval\n"
     }
     out += "\ntracking A/B (CPU per cycle, 1 worker):\n"
     for key in ["churn_10", "churn_100"] {
       if let t = r.tracking[key] {
-        out += "  \(key): changed \(f(t.changed_cpu_ms, 3)) ms, all \(f(t.all_cpu_ms, 3)) ms, ratio \(f(t.ratio, 3))\n"
+        out +=
+          "  \(key): changed \(f(t.changed_cpu_ms, 3)) ms, all \(f(t.all_cpu_ms, 3)) ms, ratio \(f(t.ratio, 3))\n"
       }
     }
     let sc = r.scaling
-    out += "\nscaling: \(f(sc["evals_per_s_1"] ?? 0, 0)) evals/s with 1 worker, \(f(sc["evals_per_s_n"] ?? 0, 0)) with \(Int(sc["workers"] ?? 0)) (x\(f(sc["speedup"] ?? 0, 2)))\n"
-    out += "batch mode at 100% churn: batched \(f(r.batch["batched_ms"] ?? 0, 3)) ms/cycle, single pass \(f(r.batch["single_pass_ms"] ?? 0, 3)) ms/cycle\n"
+    out +=
+      "\nscaling: \(f(sc["evals_per_s_1"] ?? 0, 0)) evals/s with 1 worker, \(f(sc["evals_per_s_n"] ?? 0, 0)) with \(Int(sc["workers"] ?? 0)) (x\(f(sc["speedup"] ?? 0, 2)))\n"
+    out +=
+      "batch mode at 100% churn: batched \(f(r.batch["batched_ms"] ?? 0, 3)) ms/cycle, single pass \(f(r.batch["single_pass_ms"] ?? 0, 3)) ms/cycle\n"
     let i = r.ingest
-    out += "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
-    out += "latency cycle close -> last diff written: p50 \(f(r.latency_ms["p50"] ?? 0, 3)) ms, p99 \(f(r.latency_ms["p99"] ?? 0, 3)) ms, max \(f(r.latency_ms["max"] ?? 0, 3)) ms\n"
+    out +=
+      "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
+    out +=
+      "latency cycle close -> last diff written: p50 \(f(r.latency_ms["p50"] ?? 0, 3)) ms, p99 \(f(r.latency_ms["p99"] ?? 0, 3)) ms, max \(f(r.latency_ms["max"] ?? 0, 3)) ms\n"
     let m = r.memory
-    out += "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); RSS \(f(m["rss_mb"] ?? 0)) MB\n"
+    out +=
+      "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); RSS \(f(m["rss_mb"] ?? 0)) MB\n"
     let b = r.result_bytes
-    out += "result size at 10% churn: diffs \(Int(b["diffs"] ?? 0)) bytes vs full match lists \(Int(b["full"] ?? 0)) bytes (ratio \(f(b["ratio"] ?? 0, 4)))\n"
+    out +=
+      "result size at 10% churn: diffs \(Int(b["diffs"] ?? 0)) bytes vs full match lists \(Int(b["full"] ?? 0)) bytes (ratio \(f(b["ratio"] ?? 0, 4)))\n"
     return out
   }
 }

@@ -1,7 +1,10 @@
 import ArgumentParser
+import BinanceFeed
+import Dispatch
 import Engine
 import Feeds
 import Foundation
+import LuaKit
 
 /// `engine record --feed sim --out FILE`: writes a feed's messages, one per line, exactly as
 /// produced, so `engine replay FILE` reproduces the run.
@@ -10,8 +13,10 @@ struct RecordCommand: ParsableCommand {
     commandName: "record",
     abstract: "Record a feed's messages to a file (JSON Lines) for `engine replay`.",
     discussion: """
-      With --feed sim (the only recordable feed in this build) the simulator runs as fast as \
-      possible for --steps cycles; the file starts with the warm-up history.
+      With --feed sim the simulator runs as fast as possible for --steps cycles; the file \
+      starts with the warm-up history. With --feed binance the live streams (and the \
+      klines backfill, as kline messages) are recorded until Ctrl-C, for the kline intervals \
+      the strategies declare.
       """)
 
   @OptionGroup var common: CommonOptions
@@ -34,9 +39,13 @@ struct RecordCommand: ParsableCommand {
     var overrides = common.overrides
     feedOptions.add(to: &overrides)
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
+    if settings.feed == "binance" {
+      try recordBinance(settings)
+      return
+    }
     guard settings.feed == "sim" else {
       throw EngineFailure(
-        message: "feed \(settings.feed): only the simulator can be recorded in this build", code: 2)
+        message: "feed \(settings.feed): record takes --feed sim or --feed binance", code: 2)
     }
     let cycleMs = Int64(settings.cycleMs)
     guard FileManager.default.createFile(atPath: out, contents: nil),
@@ -62,5 +71,48 @@ struct RecordCommand: ParsableCommand {
       if buffer.utf8.count > 1 << 20 { try flush() }
     }
     try flush()
+  }
+
+  /// Records Binance's streams (for the intervals the strategies declare) until Ctrl-C.
+  private func recordBinance(_ settings: Settings) throws {
+    let code: CodeSet
+    do {
+      code = try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins)
+    } catch {
+      throw EngineFailure(message: error.description, code: 2)
+    }
+    let intervals = StrategyChecker.timeframes(of: code)
+    guard FileManager.default.createFile(atPath: out, contents: nil) else {
+      throw EngineFailure(message: "\(out): cannot create the output file")
+    }
+    let config = Session.binanceConfig(settings, intervals: intervals, record: out)
+    if let problem = config.validate() { throw EngineFailure(message: problem, code: 2) }
+    let feed = BinanceFeed(config: config)
+    let queue = FeedQueue()
+    let stop = StopFlag()
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let sources = [SIGINT, SIGTERM].map { sig in
+      let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+      source.setEventHandler { stop.raise() }
+      source.resume()
+      return source
+    }
+    defer { for s in sources { s.cancel() } }
+    let thread = Thread { feed.run(into: queue, stop: stop) }
+    thread.start()
+    StandardError.line(
+      "record: Binance \(config.symbols.isEmpty ? "quote \(config.quote ?? "")" : config.symbols.joined(separator: ","))"
+        + ", intervals \(config.intervals.joined(separator: ",")) -> \(out); Ctrl-C stops")
+    var messages = 0
+    while !stop.isRaised {
+      guard let message = queue.pop(timeoutMs: 200) else { continue }
+      switch message {
+      case .batch(let b): messages += b.lines
+      case .failed(let why): throw EngineFailure(message: why)
+      case .end: stop.raise()
+      }
+    }
+    StandardError.line("record: \(messages) messages written to \(out)")
   }
 }

@@ -22,11 +22,31 @@ struct FeedOptions: ParsableArguments {
     help: "Simulator: random seed (the same seed gives the same market). [sim.seed, default: 42]")
   var seed: String?
 
+  @Option(
+    name: .customLong("binance-ws-url"),
+    help:
+      "Binance WebSocket base URL. [feed.binance.ws_url, default: wss://stream.binance.com:9443]")
+  var binanceWSURL: String?
+
+  @Option(
+    name: .customLong("binance-rest-url"),
+    help:
+      "Binance REST base URL (backfill, exchangeInfo). [feed.binance.rest_url, default: https://api.binance.com]"
+  )
+  var binanceRESTURL: String?
+
+  @Option(
+    help: "Live runs: also append every received message to FILE, for `engine replay`. [record]")
+  var record: String?
+
   func add(to overrides: inout [String: String]) {
     overrides["feed.source"] = feed
     overrides["speed"] = speed
     overrides["sim.symbols"] = symbols
     overrides["sim.seed"] = seed
+    overrides["feed.binance.ws_url"] = binanceWSURL
+    overrides["feed.binance.rest_url"] = binanceRESTURL
+    overrides["record"] = record
   }
 }
 
@@ -39,12 +59,6 @@ struct LiveOptions: ParsableArguments {
     var overrides = common.overrides
     feedOptions.add(to: &overrides)
     let settings = try Session.settings(overrides: overrides, configPath: common.config)
-    if settings.feed == "binance" {
-      throw EngineFailure(
-        message:
-          "feed binance: the Binance WebSocket feed is not available in this build yet; use --feed sim or --feed replay:FILE",
-        code: 2)
-    }
     try Session.run(
       settings: settings, live: true, summary: settings.feed.hasPrefix("replay:"),
       overrides: overrides.compactMapValues { $0 }, configPath: common.config)

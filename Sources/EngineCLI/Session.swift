@@ -1,3 +1,4 @@
+import BinanceFeed
 import Dispatch
 import Engine
 import Feeds
@@ -20,7 +21,22 @@ enum Session {
     }
   }
 
-  static func feed(for settings: Settings, live: Bool) throws -> Feed {
+  /// The Binance feed's configuration from the settings; `intervals` are the kline
+  /// intervals the loaded strategies declare.
+  static func binanceConfig(_ settings: Settings, intervals: [String], record: String?)
+    -> BinanceFeedConfig
+  {
+    BinanceFeedConfig(
+      symbols: settings.binanceSymbols, quote: settings.binanceQuote,
+      maxSymbols: min(settings.binanceMaxSymbols, settings.maxSymbols),
+      intervals: intervals.isEmpty ? ["1m"] : intervals,
+      ticker: settings.binanceTicker == "mini" ? .mini : .full, wsURL: settings.binanceWSURL,
+      restURL: settings.binanceRESTURL, backfillCandles: min(1000, settings.maxCandles),
+      recordPath: record)
+  }
+
+  static func feed(for settings: Settings, live: Bool, intervals: [String] = []) throws -> Feed {
+    let record = live && !settings.record.isEmpty ? settings.record : nil
     if settings.feed == "sim" {
       let start =
         Int64(Date().timeIntervalSince1970 * 1000) / Int64(settings.cycleMs)
@@ -28,7 +44,12 @@ enum Session {
       let config = SimulatorConfig(
         symbols: settings.simSymbols, seed: settings.simSeed, cycleMs: Int64(settings.cycleMs),
         startTime: start)
-      return SimFeed(config: config, speed: settings.speed)
+      return SimFeed(config: config, speed: settings.speed, recordPath: record)
+    }
+    if settings.feed == "binance" {
+      let config = binanceConfig(settings, intervals: intervals, record: record)
+      if let problem = config.validate() { throw EngineFailure(message: problem, code: 2) }
+      return BinanceFeed(config: config)
     }
     if settings.feed.hasPrefix("replay:") {
       let path = String(settings.feed.dropFirst("replay:".count))
@@ -59,19 +80,27 @@ enum Session {
     if sources.isEmpty {
       StandardError.line("engine: no strategies (*.lua) in \(settings.strategies); running anyway")
     }
-    let feed = try self.feed(for: settings, live: live)
     let engine = CycleEngine(settings: settings, sink: sink, live: live)
     do {
       try engine.start(code: code)
     } catch {
       throw EngineFailure(message: error.description, code: 2)
     }
+    // Live Binance streams subscribe the kline intervals the loaded strategies declare.
+    let intervals = Array(Set(engine.strategyInfos.flatMap(\.timeframes))).sorted()
+    let feed = try self.feed(for: settings, live: live, intervals: intervals)
     if pretty, isatty(2) == 1 {
       engine.onCycle = { status in
         let t = status.totals
         let efficiency = (t.skippedShare * 1000).rounded() / 10
+        var feedStatus = ""
+        if let binance = feed as? BinanceFeed {
+          let f = binance.stats.snapshot()
+          feedStatus =
+            " | feed \(f.messages) msgs, \(f.connections.count) conns, \(f.reconnects) reconnects"
+        }
         StandardError.write(
-          "\r\u{1B}[K\u{1B}[2mcycle \(t.cycles) | changed \(status.changedSymbols)/\(status.knownSymbols) | evaluated \(status.evaluatedSymbols)\(status.batchMode ? " (batch)" : "") | filter calls \(t.filterCalls) | efficiency \(efficiency)% skipped | diffs \(t.diffs)\u{1B}[0m"
+          "\r\u{1B}[K\u{1B}[2mcycle \(t.cycles) | changed \(status.changedSymbols)/\(status.knownSymbols) | evaluated \(status.evaluatedSymbols)\(status.batchMode ? " (batch)" : "") | filter calls \(t.filterCalls) | efficiency \(efficiency)% skipped | diffs \(t.diffs)\(feedStatus)\u{1B}[0m"
         )
       }
     }

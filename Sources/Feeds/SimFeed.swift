@@ -16,17 +16,40 @@ public struct SimFeed: Feed {
   public let config: SimulatorConfig
   public let speed: Double?
   public let steps: Int?
+  /// When set, every message is also appended to this file, one per line (`--record`).
+  public let recordPath: String?
 
-  public init(config: SimulatorConfig, speed: Double?, steps: Int? = nil) {
+  public init(config: SimulatorConfig, speed: Double?, steps: Int? = nil, recordPath: String? = nil)
+  {
     self.config = config
     self.speed = speed
     self.steps = steps
+    self.recordPath = recordPath
   }
 
   public func run(into queue: FeedQueue, stop: StopFlag) {
     var simulator = MarketSimulator(config)
     var batcher = MessageBatcher(source: "sim")
-    for line in simulator.warmup() { batcher.add(line) }
+    var recording: UnsafeMutablePointer<FILE>?
+    if let recordPath {
+      guard let file = fopen(recordPath, "a") else {
+        queue.push(.failed("\(recordPath): cannot open the recording file"), unless: stop)
+        return
+      }
+      recording = file
+    }
+    defer { if let recording { fclose(recording) } }
+    func record(_ lines: [String]) {
+      guard let recording else { return }
+      for line in lines {
+        fputs(line, recording)
+        fputc(10, recording)
+      }
+      fflush(recording)
+    }
+    let warm = simulator.warmup()
+    record(warm)
+    for line in warm { batcher.add(line) }
     if !queue.push(.batch(batcher.take()), unless: stop) { return }
     let start = Pacer.wallSeconds()
     var step = 0
@@ -37,7 +60,9 @@ public struct SimFeed: Feed {
         let wait = due - Pacer.wallSeconds()
         if wait > 0 { Pacer(speed: speed).sleep(wait, unless: stop) }
       }
-      for line in simulator.nextStep() { batcher.add(line) }
+      let lines = simulator.nextStep()
+      record(lines)
+      for line in lines { batcher.add(line) }
       if !queue.push(.batch(batcher.take()), unless: stop) { return }
       step += 1
     }

@@ -53,7 +53,6 @@ public final class MarketStore: @unchecked Sendable {
   private let series: UnsafeMutablePointer<KlineSeries?>
   private let capacity: Int
 
-
   public init(maxSymbols: Int, maxCandles: Int) {
     self.maxCandles = maxCandles
     state = .allocate(capacity: 1)

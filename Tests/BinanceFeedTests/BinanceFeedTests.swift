@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import Tracking
+import Engine
 
 @testable import BinanceFeed
 
@@ -540,4 +541,81 @@ private func processCPUSeconds() -> Double {
   var ts = timespec()
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
   return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+// MARK: - The engine on the live feed
+
+/// Collects the diff lines an engine writes, from any thread.
+private final class LineSink: DiffSink, @unchecked Sendable {
+  // safe: every access goes through the Mutex.
+  let lines = Mutex<[String]>([])
+  func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
+    var bytes: [UInt8] = []
+    for d in diffs { JSONLinesWriter.append(d, cycle: cycle, time: time, to: &bytes) }
+    let text = String(decoding: bytes, as: UTF8.self)
+    lines.withLock { $0 += text.split(separator: "\n").map(String.init) }
+  }
+}
+
+@Suite("The engine on the live Binance feed", .serialized)
+struct BinanceEngineTests {
+  @Test("a live run recorded with --record replays to identical diffs")
+  func recordAndReplay() async throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "binance-engine-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    // Enters and exits as the price moves: symbols whose price is in the lower half of
+    // each 4-unit band, plus a kline-based strategy.
+    try "return { filter = function(s) return s.price % 4 < 2, s.price end }".write(
+      to: dir.appendingPathComponent("band.lua"), atomically: true, encoding: .utf8)
+    try """
+    return { timeframes = { "1m" }, min_candles = 3, filter = function(s)
+      local k = s.klines["1m"]
+      return k.close[#k] > k.open[#k]
+    end }
+    """.write(to: dir.appendingPathComponent("green.lua"), atomically: true, encoding: .utf8)
+    let record = dir.appendingPathComponent("live.jsonl").path
+    var settings = Settings()
+    settings.strategies = dir.path
+    settings.workers = 2
+    settings.cycleMs = 1000
+    settings.cycleGraceMs = 250
+    try await withServer { server in
+      let feed = BinanceFeed(
+        config: config(server, symbols: ["BTCUSDT", "ETHUSDT"], intervals: ["1m"], record: record),
+        log: { _ in })
+      let liveSink = LineSink()
+      let engine = CycleEngine(settings: settings, sink: liveSink, live: true)
+      engine.log = { _ in }
+      try engine.start(code: CodeSet.load(strategies: dir.path, plugins: "/nonexistent"))
+      let done = Atomic<Bool>(false)
+      Thread.detachNewThread {
+        _ = try? engine.run(feed: feed)
+        done.store(true, ordering: .releasing)
+      }
+      #expect(await eventually { feed.stats.snapshot().connections.first?.state == .live })
+      // Frames across several cycles, starting after the backfill's event time (now).
+      let now = Int64(Date().timeIntervalSince1970 * 1000)
+      let start = (now / 1000 + 2) * 1000
+      let sent = frames(["BTCUSDT", "ETHUSDT"], count: 60, start: start)
+      try await server.send(sent, on: 0)
+      // Let the last cycle close on wall-clock time (cycle_ms + grace), then stop.
+      #expect(await eventually { feed.stats.snapshot().messages >= 60 })
+      try? await Task.sleep(for: .milliseconds(2_000))
+      engine.requestStop()
+      #expect(await eventually { done.load(ordering: .acquiring) })
+      let live = liveSink.lines.withLock { $0 }
+      #expect(live.count > 5)
+
+      // The same file through `engine replay`.
+      var replaySettings = settings
+      replaySettings.workers = 1
+      let replaySink = LineSink()
+      let replay = CycleEngine(settings: replaySettings, sink: replaySink, live: false)
+      replay.log = { _ in }
+      try replay.start(code: CodeSet.load(strategies: dir.path, plugins: "/nonexistent"))
+      _ = try replay.run(feed: ReplayFeed(path: record, speed: nil, strict: true))
+      #expect(replaySink.lines.withLock { $0 } == live)
+    }
+  }
 }

@@ -70,8 +70,8 @@ struct SettingsTests {
 
   @Test("keys and their environment variable names")
   func keysAndEnvironmentNames() {
-    #expect(Settings.keys.count == 21)
-    #expect(Set(Settings.keys).count == 21)
+    #expect(Settings.keys.count == 28)
+    #expect(Set(Settings.keys).count == 28)
     #expect(Settings.environmentVariableName(forKey: "tracking.mode") == "TRACKING_MODE")
     #expect(Settings.environmentVariableName(forKey: "cycle_ms") == "CYCLE_MS")
     #expect(Settings.environmentVariableName(forKey: "sim.symbols") == "SIM_SYMBOLS")
@@ -89,7 +89,12 @@ struct SettingsTests {
       "tracking.mode": "all", "sim.symbols": "1000", "sim.seed": "18446744073709551615",
       "speed": "max", "strict": "true", "debug_updates": "yes",
       "sandbox.instruction_budget": "5000", "sandbox.memory_mb": "8",
-      "sandbox.max_failing_cycles": "0",
+      "sandbox.max_failing_cycles": "0", "feed.binance.symbols": "btcusdt, ETHUSDT",
+      "feed.binance.quote": "fdusd", "feed.binance.max_symbols": "50",
+      "feed.binance.ticker": "mini",
+      "feed.binance.ws_url": "ws://127.0.0.1:9000",
+      "feed.binance.rest_url": "http://127.0.0.1:9001",
+      "record": "session.jsonl",
     ]
     #expect(Set(values.keys) == Set(Settings.keys))
     var expected = Settings()
@@ -114,6 +119,13 @@ struct SettingsTests {
     expected.instructionBudget = 5000
     expected.memoryMB = 8
     expected.maxFailingCycles = 0
+    expected.binanceSymbols = ["BTCUSDT", "ETHUSDT"]
+    expected.binanceQuote = "FDUSD"
+    expected.binanceMaxSymbols = 50
+    expected.binanceTicker = "mini"
+    expected.binanceWSURL = "ws://127.0.0.1:9000"
+    expected.binanceRESTURL = "http://127.0.0.1:9001"
+    expected.record = "session.jsonl"
     let environment = Dictionary(
       uniqueKeysWithValues: values.map { (Settings.environmentVariableName(forKey: $0), $1) })
     let empty = try tempConfig("")
