@@ -1,8 +1,8 @@
 -- RSI oversold, in pure Lua: Wilder's RSI(14) of 1m closes below 30 (computed over the
--- last 100 candles, seeded with the simple average of the first 14 changes, as TA-Lib does).
+-- last 60 candles, seeded with the simple average of the first 14 changes, as TA-Lib does).
 -- info = the RSI value.
 local PERIOD = 14
-local WINDOW = 100
+local WINDOW = 60
 
 local function rsi(close, n, period)
   local first = math.max(1, n - WINDOW + 1)

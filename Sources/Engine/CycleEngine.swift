@@ -379,12 +379,7 @@ public final class CycleEngine: @unchecked Sendable {
         "strategy \(strategies[k].id): disabled after \(settings.maxFailingCycles) cycles failing on "
           + "most symbols (last error: \(message)); it stays off until its file changes")
     }
-    resolved.sort { a, b in
-      if a.strategy != b.strategy {
-        return a.strategy.utf8.lexicographicallyPrecedes(b.strategy.utf8)
-      }
-      return a.symbol.utf8.lexicographicallyPrecedes(b.symbol.utf8)
-    }
+    sortDiffs(&resolved)
     sink.write(cycle: cycle, time: now, diffs: resolved)
     summary.symbolEvaluations += toEvaluate.count
     summary.filterCalls += calls
@@ -395,6 +390,34 @@ public final class CycleEngine: @unchecked Sendable {
       cycle, known: known, changed: changed, evaluated: toEvaluate.count, calls: calls,
       diffs: resolved.count, batch: batchMode)
   }
+
+  /// Orders diffs by strategy id, then symbol, in byte order (CONTRACT §5). Symbols compare
+  /// by a rank computed once per new symbol rather than by their names each time.
+  private func sortDiffs(_ diffs: inout [ResolvedDiff]) {
+    guard diffs.count > 1 else { return }
+    let known = store.symbolCount
+    if symbolRank.count != known {
+      let names = store.symbols.names
+      let order = (0..<known).sorted { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
+      symbolRank = [Int32](repeating: 0, count: known)
+      rankByName = [:]
+      for (rank, s) in order.enumerated() {
+        symbolRank[s] = Int32(rank)
+        rankByName[names[s]] = Int32(rank)
+      }
+    }
+    let ranks = diffs.map { rankByName[$0.symbol] ?? Int32.max }
+    let order = diffs.indices.sorted { a, b in
+      let x = diffs[a]
+      let y = diffs[b]
+      if x.strategy != y.strategy { return x.strategy.utf8.lexicographicallyPrecedes(y.strategy.utf8) }
+      return ranks[a] < ranks[b]
+    }
+    diffs = order.map { diffs[$0] }
+  }
+
+  private var symbolRank: [Int32] = []
+  private var rankByName: [String: Int32] = [:]
 
   /// Strategy indices that failed on more than half their calls for `max_failing_cycles`
   /// cycles in a row, counting this one.

@@ -310,6 +310,9 @@ final class StrategyRuntime {
 
   /// Payload of a series or column userdata.
   struct ViewPayload {
+    /// The store's slot for this series (stable address): the hot `__index` reads it
+    /// directly, with no store lookup.
+    var slot: UnsafeMutablePointer<KlineSeries?>
     var symbol: Int32
     var interval: Int32
     var column: Int32
@@ -323,13 +326,17 @@ final class StrategyRuntime {
   private func pushSeriesView(symbol: Int32, interval: Int) {
     let series = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, Int32(Self.columnNames.count))
     series?.storeBytes(
-      of: ViewPayload(symbol: symbol, interval: Int32(interval), column: -1), as: ViewPayload.self)
+      of: ViewPayload(
+        slot: store.seriesSlot(symbol, interval: interval), symbol: symbol,
+        interval: Int32(interval), column: -1), as: ViewPayload.self)
     state.lua.push(ref: seriesMetaRef)
     lua_setmetatable(L, -2)
     for (n, (_, column)) in Self.columnNames.enumerated() {
       let ud = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
       ud?.storeBytes(
-        of: ViewPayload(symbol: symbol, interval: Int32(interval), column: Int32(column.rawValue)),
+        of: ViewPayload(
+          slot: store.seriesSlot(symbol, interval: interval), symbol: symbol,
+          interval: Int32(interval), column: Int32(column.rawValue)),
         as: ViewPayload.self)
       state.lua.push(ref: columnMetaRef)
       lua_setmetatable(L, -2)
@@ -463,23 +470,28 @@ final class StrategyRuntime {
   }
 
   static let seriesLength: clua_SwiftFunction = { L in
-    guard let p = payload(L), let store = store(L) else { return 0 }
-    lua_pushinteger(L, lua_Integer(store.candleCount(p.symbol, interval: Int(p.interval))))
+    guard let raw = lua_touserdata(L, 1) else { return 0 }
+    let count = raw.assumingMemoryBound(to: ViewPayload.self).pointee.slot.pointee?.count ?? 0
+    lua_pushinteger(L, lua_Integer(count))
     return 1
   }
 
+  /// `k.close[i]`: the hottest metamethod (strategies loop over candles with it).
   static let columnIndex: clua_SwiftFunction = { L in
     var isInteger: Int32 = 0
-    let i = Int(clua_tointeger(L, 2, &isInteger))
-    guard isInteger != 0, let p = payload(L), let store = store(L),
-      let series = store.series(p.symbol, interval: Int(p.interval)),
-      i >= 1, i <= series.count,
-      let column = KlineSeries.Column(rawValue: Int(p.column))
+    let i = Int(lua_tointegerx(L, 2, &isInteger))
+    guard isInteger != 0, let raw = lua_touserdata(L, 1) else {
+      lua_pushnil(L)
+      return 1
+    }
+    let payload = raw.assumingMemoryBound(to: ViewPayload.self)
+    guard let series = payload.pointee.slot.pointee, i >= 1, i <= series.count,
+      let column = KlineSeries.Column(rawValue: Int(payload.pointee.column))
     else {
       lua_pushnil(L)
       return 1
     }
-    lua_pushnumber(L, series.value(column, at: i - 1))
+    lua_pushnumber(L, series.values(column)[i - 1])
     return 1
   }
 

@@ -187,6 +187,14 @@ public final class MarketStore: @unchecked Sendable {
     series[Int(symbol) * Self.maxIntervals + interval]
   }
 
+  /// Where the series of `symbol` in `interval` lives. The address is stable for the store's
+  /// life (the buffer is allocated once), so views may keep it; read it only in the read
+  /// phase.
+  @inline(__always)
+  public func seriesSlot(_ symbol: Int32, interval: Int) -> UnsafeMutablePointer<KlineSeries?> {
+    series + Int(symbol) * Self.maxIntervals + interval
+  }
+
   /// Number of candles of `symbol` in `interval` (0 when none).
   @inline(__always)
   public func candleCount(_ symbol: Int32, interval: Int) -> Int {
