@@ -6,7 +6,7 @@ import PackageDescription
 // → Tracking (symbols, store, update bits)
 // → Feeds (Binance wire format, replay, simulator) → BinanceFeed (live streams)
 // → Engine (workers, cycles, diffs)
-// → EngineCLI (the `engine` executable).
+// → EngineServer (webhooks, metrics, dashboard) → EngineCLI (the `engine` executable).
 let package = Package(
   name: "engine",
   platforms: [.macOS(.v15)],
@@ -21,6 +21,11 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(
       url: "https://github.com/apple/swift-configuration", from: "1.4.0",
       traits: [.defaults, "YAML"]),
@@ -58,10 +63,24 @@ let package = Package(
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),
+    // Signals out and eyes on the engine: webhooks, /metrics, the live dashboard.
+    .target(
+      name: "EngineServer",
+      dependencies: [
+        "Engine", "Tracking",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+      ]),
     .executableTarget(
       name: "EngineCLI",
       dependencies: [
-        "Engine", "Feeds", "Tracking", "BinanceFeed",
+        "Engine", "Feeds", "Tracking", "BinanceFeed", "EngineServer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -83,6 +102,15 @@ let package = Package(
       ]
     ),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit"]),
+    .testTarget(
+      name: "EngineServerTests",
+      dependencies: [
+        "EngineServer", "Engine", "Feeds", "Tracking",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     // Runs the built `engine` executable as a user would (exit codes, stderr, signals).
     .testTarget(name: "CLITests", dependencies: ["EngineCLI", "Feeds"]),
   ],

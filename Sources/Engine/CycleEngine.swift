@@ -410,7 +410,9 @@ public final class CycleEngine: @unchecked Sendable {
     let order = diffs.indices.sorted { a, b in
       let x = diffs[a]
       let y = diffs[b]
-      if x.strategy != y.strategy { return x.strategy.utf8.lexicographicallyPrecedes(y.strategy.utf8) }
+      if x.strategy != y.strategy {
+        return x.strategy.utf8.lexicographicallyPrecedes(y.strategy.utf8)
+      }
       return ranks[a] < ranks[b]
     }
     diffs = order.map { diffs[$0] }

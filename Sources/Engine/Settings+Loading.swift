@@ -276,6 +276,61 @@ private struct SettingsResolver {
       }
     }
     if let v = try value("record", expected: "a file path", { $0 }) { s.record = v.0 }
+    if let v = try value(
+      "http.port", expected: "a port number from 0 to 65535 (0: any free port), or empty",
+      { text -> Int?? in
+        if text.isEmpty { return .some(nil) }
+        guard let port = Int(text), (0...65535).contains(port) else { return nil }
+        return .some(port)
+      })
+    {
+      s.httpPort = v.0
+    }
+    if let v = try value(
+      "http.host", expected: "a host address like 127.0.0.1",
+      {
+        $0.isEmpty ? nil : $0
+      })
+    {
+      s.httpHost = v.0
+    }
+    if let v = try value(
+      "sinks.webhook.url", expected: "comma-separated http:// or https:// URLs",
+      { text -> [String]? in
+        let urls = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+          .filter { !$0.isEmpty }
+        return urls.allSatisfy { u in
+          ["http://", "https://"].contains { u.hasPrefix($0) && u.count > $0.count }
+        } ? urls : nil
+      })
+    {
+      s.webhookURLs = v.0
+    }
+    if let v = try value(
+      "sinks.webhook.secret", expected: "a secret",
+      { text -> String?? in .some(text.isEmpty ? nil : text) })
+    {
+      s.webhookSecret = v.0
+    }
+    if let v = try int(
+      "sinks.webhook.queue_capacity", in: 1...1_000_000, expected: "an integer from 1 to 1000000")
+    {
+      s.webhookQueueCapacity = v
+    }
+    if let v = try int(
+      "sinks.webhook.timeout_ms", in: 1...600_000, expected: "an integer from 1 to 600000")
+    {
+      s.webhookTimeoutMs = v
+    }
+    if let v = try int("sinks.webhook.backoff_ms", in: 1...Int.max, expected: positive) {
+      s.webhookBackoffMs = v
+    }
+    if let v = try int(
+      "sinks.webhook.backoff_max_ms", in: s.webhookBackoffMs...Int.max,
+      expected: "an integer of at least sinks.webhook.backoff_ms (\(s.webhookBackoffMs))")
+    {
+      s.webhookBackoffMaxMs = v
+    }
     return s
   }
 }

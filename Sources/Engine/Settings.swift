@@ -92,6 +92,23 @@ public struct Settings: Sendable, Equatable {
   /// `record` (`--record`): live runs append every received message to this file (empty: off).
   public var record: String = ""
 
+  /// `http.port` (`--http-port`): serve the dashboard, `/metrics` and `/status` (nil: off;
+  /// 0: any free port).
+  public var httpPort: Int? = nil
+  /// `http.host`: the address the HTTP server binds (loopback by default).
+  public var httpHost: String = "127.0.0.1"
+  /// `sinks.webhook.url` (`--webhook`): comma-separated URLs each cycle's diffs are POSTed to.
+  public var webhookURLs: [String] = []
+  /// `sinks.webhook.secret`: HMAC-SHA256 key for the `X-Engine-Signature` header (nil: none).
+  public var webhookSecret: String? = nil
+  /// `sinks.webhook.queue_capacity`: batches queued per webhook before the oldest is dropped.
+  public var webhookQueueCapacity: Int = 1000
+  /// `sinks.webhook.timeout_ms`: per-request timeout.
+  public var webhookTimeoutMs: Int = 5000
+  /// `sinks.webhook.backoff_ms` / `backoff_max_ms`: retry back-off, doubling up to the cap.
+  public var webhookBackoffMs: Int = 250
+  public var webhookBackoffMaxMs: Int = 30000
+
   /// The sandbox limits these settings describe.
   public var sandboxLimits: SandboxLimits {
     SandboxLimits(
@@ -119,6 +136,9 @@ extension Settings {
     "sandbox.instruction_budget", "sandbox.memory_mb", "sandbox.max_failing_cycles",
     "feed.binance.symbols", "feed.binance.quote", "feed.binance.max_symbols",
     "feed.binance.ticker", "feed.binance.ws_url", "feed.binance.rest_url", "record",
+    "http.port", "http.host", "sinks.webhook.url", "sinks.webhook.secret",
+    "sinks.webhook.queue_capacity", "sinks.webhook.timeout_ms", "sinks.webhook.backoff_ms",
+    "sinks.webhook.backoff_max_ms",
   ]
 
   /// The config file used when no `--config` is given (relative to the working directory).

@@ -81,6 +81,17 @@ struct CommonOptions: ParsableArguments {
   )
   var strict = false
 
+  @Option(
+    name: .customLong("http-port"),
+    help:
+      "Serve the live dashboard, /metrics and /status on this port (0: any free port). [http.port]")
+  var httpPort: String?
+
+  @Option(
+    name: .customLong("webhook"),
+    help: "POST each cycle's diffs to this URL (repeatable). [sinks.webhook.url]")
+  var webhooks: [String] = []
+
   /// The command-line overrides, keyed by setting key path.
   var overrides: [String: String] {
     var o: [String: String] = [:]
@@ -98,6 +109,8 @@ struct CommonOptions: ParsableArguments {
     o["output"] = output
     if debugUpdates { o["debug_updates"] = "true" }
     if strict { o["strict"] = "true" }
+    o["http.port"] = httpPort
+    if !webhooks.isEmpty { o["sinks.webhook.url"] = webhooks.joined(separator: ",") }
     return o
   }
 }

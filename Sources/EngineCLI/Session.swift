@@ -1,5 +1,6 @@
 import BinanceFeed
 import Dispatch
+import EngineServer
 import Engine
 import Feeds
 import Foundation
@@ -80,7 +81,18 @@ enum Session {
     if sources.isEmpty {
       StandardError.line("engine: no strategies (*.lua) in \(settings.strategies); running anyway")
     }
-    let engine = CycleEngine(settings: settings, sink: sink, live: live)
+    let services: EngineServices? =
+      (settings.httpPort != nil || !settings.webhookURLs.isEmpty)
+      ? EngineServices(
+        http: settings.httpPort.map { HTTPServerOptions(host: settings.httpHost, port: $0) },
+        webhooks: settings.webhookURLs.map {
+          WebhookOptions(
+            url: $0, secret: settings.webhookSecret, queueCapacity: settings.webhookQueueCapacity,
+            timeoutMs: settings.webhookTimeoutMs, backoffMs: settings.webhookBackoffMs,
+            backoffMaxMs: settings.webhookBackoffMaxMs)
+        }) : nil
+    let engine = CycleEngine(
+      settings: settings, sink: services.map { FanOutSink([sink] + $0.sinks) } ?? sink, live: live)
     do {
       try engine.start(code: code)
     } catch {
@@ -104,6 +116,24 @@ enum Session {
         )
       }
     }
+    if let services {
+      if let binance = feed as? BinanceFeed {
+        let previous = engine.onCycle
+        engine.onCycle = { status in
+          previous?(status)
+          services.setFeedReconnects(binance.stats.snapshot().reconnects)
+        }
+      }
+      services.attach(to: engine)
+      do {
+        if let port = try services.startBlocking() {
+          StandardError.line("http: dashboard and metrics on http://\(settings.httpHost):\(port)/")
+        }
+      } catch {
+        throw EngineFailure(message: "http: \(error)", code: 2)
+      }
+    }
+    defer { services?.shutdownBlocking(flush: .seconds(2)) }
     let signals = installSignalHandlers(engine: engine)
     let watcher: SettingsWatcher? =
       live

@@ -70,8 +70,8 @@ struct SettingsTests {
 
   @Test("keys and their environment variable names")
   func keysAndEnvironmentNames() {
-    #expect(Settings.keys.count == 28)
-    #expect(Set(Settings.keys).count == 28)
+    #expect(Settings.keys.count == 36)
+    #expect(Set(Settings.keys).count == 36)
     #expect(Settings.environmentVariableName(forKey: "tracking.mode") == "TRACKING_MODE")
     #expect(Settings.environmentVariableName(forKey: "cycle_ms") == "CYCLE_MS")
     #expect(Settings.environmentVariableName(forKey: "sim.symbols") == "SIM_SYMBOLS")
@@ -94,7 +94,11 @@ struct SettingsTests {
       "feed.binance.ticker": "mini",
       "feed.binance.ws_url": "ws://127.0.0.1:9000",
       "feed.binance.rest_url": "http://127.0.0.1:9001",
-      "record": "session.jsonl",
+      "record": "session.jsonl", "http.port": "8080", "http.host": "0.0.0.0",
+      "sinks.webhook.url": "http://a.example/hook, https://b.example/x",
+      "sinks.webhook.secret": "s3cret", "sinks.webhook.queue_capacity": "10",
+      "sinks.webhook.timeout_ms": "100", "sinks.webhook.backoff_ms": "5",
+      "sinks.webhook.backoff_max_ms": "50",
     ]
     #expect(Set(values.keys) == Set(Settings.keys))
     var expected = Settings()
@@ -126,6 +130,14 @@ struct SettingsTests {
     expected.binanceWSURL = "ws://127.0.0.1:9000"
     expected.binanceRESTURL = "http://127.0.0.1:9001"
     expected.record = "session.jsonl"
+    expected.httpPort = 8080
+    expected.httpHost = "0.0.0.0"
+    expected.webhookURLs = ["http://a.example/hook", "https://b.example/x"]
+    expected.webhookSecret = "s3cret"
+    expected.webhookQueueCapacity = 10
+    expected.webhookTimeoutMs = 100
+    expected.webhookBackoffMs = 5
+    expected.webhookBackoffMaxMs = 50
     let environment = Dictionary(
       uniqueKeysWithValues: values.map { (Settings.environmentVariableName(forKey: $0), $1) })
     let empty = try tempConfig("")
