@@ -267,45 +267,66 @@ final class StrategyRuntime {
     }
   }
 
+  /// Field names of the symbol view, in the order `refresh` writes them.
+  private static let fieldNames = [
+    "price", "open", "high", "low", "volume", "quote_volume", "change", "change_pct", "vwap",
+    "bid", "ask", "time",
+  ]
+  /// A registry table holding `fieldNames` as Lua strings: `refresh` pushes keys from it and
+  /// uses `lua_rawset`, skipping the C-string interning `lua_setfield` does per call (seen in
+  /// profiles as `strcmp`).
+  private var fieldKeysRef: Int32 = LUA_NOREF
+
   private func refresh(_ symbol: Int32) {
-    let lua = state.lua
     let s = Int(symbol)
-    lua.push(ref: views[s].dataRef)
+    let L = self.L
+    lua_rawgeti(L, clua_registryindex(), lua_Integer(views[s].dataRef))
     let t = store.ticker(symbol)
     if t.hasTicker {
+      if fieldKeysRef == LUA_NOREF {
+        lua_createtable(L, Int32(Self.fieldNames.count), 0)
+        for (i, name) in Self.fieldNames.enumerated() {
+          lua_pushstring(L, name)
+          lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        fieldKeysRef = state.lua.ref()
+      }
+      lua_rawgeti(L, clua_registryindex(), lua_Integer(fieldKeysRef))
       let f = t.fields
-      setNumber(f.price, "price")
-      setNumber(f.open, "open")
-      setNumber(f.high, "high")
-      setNumber(f.low, "low")
-      setNumber(f.volume, "volume")
-      setNumber(f.quoteVolume, "quote_volume")
-      setNumber(f.change, "change")
-      setNumber(f.changePct, "change_pct")
-      setNumber(f.vwap, "vwap")
-      setNumber(f.bid, "bid")
-      setNumber(f.ask, "ask")
+      // Stack: data, keys. Key i + 1 of `fieldNames`, then the value, then rawset into data.
+      @inline(__always) func set(_ i: Int, _ v: Double) {
+        lua_rawgeti(L, -1, lua_Integer(i))
+        if v.isNaN { lua_pushnil(L) } else { lua_pushnumber(L, v) }
+        lua_rawset(L, -4)
+      }
+      set(1, f.price)
+      set(2, f.open)
+      set(3, f.high)
+      set(4, f.low)
+      set(5, f.volume)
+      set(6, f.quoteVolume)
+      set(7, f.change)
+      set(8, f.changePct)
+      set(9, f.vwap)
+      set(10, f.bid)
+      set(11, f.ask)
+      lua_rawgeti(L, -1, lua_Integer(Self.fieldNames.count))
       lua_pushinteger(L, lua_Integer(t.time))
-      lua_setfield(L, -2, "time")
+      lua_rawset(L, -4)
+      clua_pop(L, 1)
     }
     clua_pop(L, 1)
-    let intervals = store.intervals.count
+    let intervals = store.intervalCount
     if views[s].builtIntervals.nonzeroBitCount < intervals {
       for iv in 0..<intervals where views[s].builtIntervals & (1 << UInt32(iv)) == 0 {
         guard store.candleCount(symbol, interval: iv) > 0 else { continue }
         views[s].builtIntervals |= 1 << UInt32(iv)
-        lua.push(ref: views[s].klinesRef)
+        state.lua.push(ref: views[s].klinesRef)
         pushSeriesView(symbol: symbol, interval: iv)
         lua_setfield(L, -2, store.intervals[iv])
         clua_pop(L, 1)
       }
     }
-  }
-
-  @inline(__always)
-  private func setNumber(_ value: Double, _ key: UnsafePointer<CChar>) {
-    if value.isNaN { lua_pushnil(L) } else { lua_pushnumber(L, value) }
-    lua_setfield(L, -2, key)
   }
 
   /// Payload of a series or column userdata.

@@ -46,7 +46,10 @@ public final class FeedQueue: Sendable {
   private let space: DispatchSemaphore
 
   public init(capacity: Int = 64) {
-    space = DispatchSemaphore(value: capacity)
+    // Created at 0 and raised to `capacity`: libdispatch traps when a semaphore is freed
+    // below its initial value, which a queue dropped with messages still in it would be.
+    space = DispatchSemaphore(value: 0)
+    for _ in 0..<max(1, capacity) { space.signal() }
   }
 
   /// Appends `message`, waiting while the queue is full.

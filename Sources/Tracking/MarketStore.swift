@@ -37,6 +37,7 @@ public final class MarketStore: @unchecked Sendable {
 
   public var symbols: SymbolTable { state.pointee.symbols }
   public var intervals: [String] { state.pointee.intervals }
+  public var intervalCount: Int { state.pointee.intervals.count }
   /// Counters of what ``apply(_:)`` did.
   public var eventsApplied: Int { state.pointee.eventsApplied }
   public var klinesIgnored: Int { state.pointee.klinesIgnored }

@@ -42,8 +42,8 @@ public final class UpdateBitSet: Sendable {
   /// Bytes taken by the two halves of update flags.
   public var flagBytes: Int { 2 * wordsPerHalf * MemoryLayout<UInt64>.size }
 
-  /// The number of marks since creation: a cycle that sees the same count as the previous one
-  /// had no change and can be skipped.
+  /// Grows with every mark that set a bit not already set: a cycle that sees the same count
+  /// as the previous one had no change and can be skipped.
   public var updateCount: UInt64 { updates.load(ordering: .acquiring) }
 
   /// Marks `symbol` as changed. Any thread may call it.
@@ -51,8 +51,12 @@ public final class UpdateBitSet: Sendable {
   public func mark(_ symbol: Int) {
     let half = Int(writeHalf.load(ordering: .acquiring))
     let word = UnsafeAtomic<UInt64>(at: words + half * wordsPerHalf + (symbol >> 6))
-    _ = word.loadThenBitwiseOr(with: 1 << UInt64(symbol & 63), ordering: .acquiringAndReleasing)
-    updates.wrappingIncrement(ordering: .releasing)
+    let bit: UInt64 = 1 << UInt64(symbol & 63)
+    // Already marked in this half (a second event for the symbol): the drain will see it;
+    // skip both read-modify-writes.
+    if word.load(ordering: .relaxed) & bit != 0 { return }
+    let old = word.loadThenBitwiseOr(with: bit, ordering: .acquiringAndReleasing)
+    if old & bit == 0 { updates.wrappingIncrement(ordering: .releasing) }
   }
 
   /// Flips the halves and drains the read half, appending the marked symbol indices in
