@@ -36,7 +36,7 @@ public struct CycleStatus: Sendable {
 /// Threads: ``run(feed:)`` runs the cycle loop on the calling thread (the store's single
 /// writer); the feed runs on a thread of its own; each worker on its own thread with its Lua
 /// state. Call ``requestStop()`` from any thread.
-public final class CycleEngine: @unchecked Sendable {
+public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread only, see below
   // safe: everything mutable below is touched only by the thread inside `run(feed:)`,
   // except `stopFlag`, `trackingMode` and `ring`, which are thread-safe types.
   public let settings: Settings

@@ -21,7 +21,7 @@ public struct DiffRecord: Sendable, Equatable {
 /// Workers read it during evaluation to decide whether a result is a change; the cycle
 /// thread writes it after every worker has finished (the pool's completion hand-off orders
 /// the two), so no word is ever written while read.
-public final class MatchBook: @unchecked Sendable {
+public final class MatchBook: @unchecked Sendable {  // safe: phases, see below
   // safe: written only by the cycle thread between cycles, read by workers only during a
   // cycle's evaluation phase; the worker pool's semaphores order the phases.
   /// One row of `words` 64-bit words per strategy, in one flat buffer.

@@ -6,8 +6,7 @@ import LuaKit
 import Tracking
 
 /// What a worker is asked to do; one command at a time.
-enum WorkerCommand: @unchecked Sendable {
-  // safe: commands carry only value types and `Sendable` references.
+enum WorkerCommand: Sendable {
   /// Installs `code`: plugins replaced, strategies whose id is not in `changed` and already
   /// compiled are kept as they are, the others compiled.
   case load(CodeSet, changed: Set<String>)
@@ -51,7 +50,7 @@ struct WorkerReport: Sendable {
 ///
 /// The cycle thread hands it a command and waits for the report; the two semaphores order
 /// every access to `command`/`report`, so they are never touched by both threads at once.
-final class Worker: @unchecked Sendable {
+final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see below
   // safe: `command` is written by the cycle thread before `start.signal()` and read by the
   // worker after `start.wait()`; `report` is written by the worker before `done.signal()`
   // and read by the cycle thread after `done.wait()`. The runtime is created, used and

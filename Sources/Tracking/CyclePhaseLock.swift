@@ -9,7 +9,7 @@
 /// seqlock, because readers hand raw pointers into kline columns to Lua and native
 /// indicators: a retry loop could not cover that, and the phases change only a few times per
 /// cycle, so the lock is uncontended and costs a few tens of nanoseconds per phase.
-public final class CyclePhaseLock: @unchecked Sendable {
+public final class CyclePhaseLock: @unchecked Sendable {  // safe: pthread rwlock, see below
   // safe: the pthread rwlock is allocated once, never moved, and only used through the
   // pthread API, which is thread-safe by definition.
   private let lock: UnsafeMutablePointer<pthread_rwlock_t>

@@ -6,7 +6,7 @@
 /// dispatch and completion), which orders every write before every read of the same cycle.
 /// A reader therefore never sees half of one tick and half of the next; the stress test in
 /// `TrackingTests` drives a writer and readers on real threads through ``CyclePhaseLock``.
-public final class MarketStore: @unchecked Sendable {
+public final class MarketStore: @unchecked Sendable {  // safe: phases, see below
   // safe: mutation happens only on the cycle thread while holding the write phase of
   // `phase`; reads happen only while holding its read phase (see the type's comment).
 
