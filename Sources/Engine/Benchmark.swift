@@ -67,6 +67,8 @@ public struct Benchmark {
     let n = options.symbols
     let names = (0..<n).map { "S\($0)USDT" }
     var prices = (0..<n).map { _ in 1 + Double(rng.next() % 100_000) / 100 }
+    // The 24h open of each symbol: fixed, so the 24h change moves with the price, as it does.
+    var opens = prices
     var warmup: [MarketEvent] = []
     warmup.reserveCapacity(n * (options.candles + 1))
     for s in 0..<n {
@@ -83,9 +85,14 @@ public struct Benchmark {
               volume: 100 + Double(rng.next() % 1000), isClosed: true)))
       }
       prices[s] = p
-      warmup.append(.ticker(ticker(names[s], Self.t0, p, &rng)))
+      opens[s] = p / (1 + (Double(rng.next() % 3001) - 1000) / 10_000)
+      warmup.append(.ticker(ticker(names[s], Self.t0, p, open: opens[s], &rng)))
     }
-    let perCycle = max(1, Int((Double(n) * churn).rounded()))
+    let perCycle = min(n, max(1, Int((Double(n) * churn).rounded())))
+    // Each cycle changes `perCycle` distinct symbols: a window of a fixed random order of the
+    // symbols, moving on by `perCycle` every cycle.
+    var order = Array(0..<n)
+    for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
     var result: [[MarketEvent]] = []
     var cursor = 0
     for c in 0..<cycles {
@@ -93,12 +100,11 @@ public struct Benchmark {
       var events: [MarketEvent] = []
       events.reserveCapacity(perCycle * 2)
       for _ in 0..<perCycle {
-        let s = cursor % n
-        cursor += 7
-        if cursor % n == 0 { cursor += 1 }
+        let s = order[cursor % n]
+        cursor += 1
         prices[s] *= 1 + (Double(rng.next() % 2001) - 1000) / 50_000
         let p = prices[s]
-        events.append(.ticker(ticker(names[s], time, p, &rng)))
+        events.append(.ticker(ticker(names[s], time, p, open: opens[s], &rng)))
         events.append(
           .kline(
             KlineEvent(
@@ -111,11 +117,10 @@ public struct Benchmark {
     return Market(warmup: warmup, cycles: result)
   }
 
-  private func ticker(_ symbol: String, _ time: Int64, _ p: Double, _ rng: inout SplitMix64)
-    -> TickerEvent
-  {
+  private func ticker(
+    _ symbol: String, _ time: Int64, _ p: Double, open: Double, _ rng: inout SplitMix64
+  ) -> TickerEvent {
     var f = TickerFields()
-    let open = p / (1 + (Double(rng.next() % 3001) - 1000) / 10_000)
     f.price = p
     f.open = open
     f.high = max(p, open) * 1.02
@@ -146,7 +151,9 @@ public struct Benchmark {
     }
   }
 
-  /// Counts diff bytes, and what full per-cycle match lists would have cost.
+  /// Formats every diff as the stdout writer would (the cost a real run pays) and counts the
+  /// bytes; with `measureFull`, also what full per-cycle match lists would have cost (that
+  /// bookkeeping is bench-only, so timed runs leave it off).
   final class MeasuringSink: DiffSink {
     var diffBytes = 0
     var fullBytes = 0
@@ -156,8 +163,10 @@ public struct Benchmark {
     var buffer: [UInt8] = []
     func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
       buffer.removeAll(keepingCapacity: true)
+      for d in diffs { JSONLinesWriter.append(d, cycle: cycle, time: time, to: &buffer) }
+      diffBytes += buffer.count
+      guard measureFull else { return }
       for d in diffs {
-        JSONLinesWriter.append(d, cycle: cycle, time: time, to: &buffer)
         if d.isEnter {
           matches[d.strategy, default: []].insert(d.symbol)
         } else {
@@ -165,8 +174,6 @@ public struct Benchmark {
         }
         lastPrice[d.symbol] = d.price
       }
-      diffBytes += buffer.count
-      guard measureFull else { return }
       buffer.removeAll(keepingCapacity: true)
       for (strategy, symbols) in matches {
         for symbol in symbols {
@@ -231,6 +238,12 @@ public struct Benchmark {
     summary.symbolCycles -= startSummary.symbolCycles
     summary.cycles -= startSummary.cycles
     summary.diffs -= startSummary.diffs
+    if ProcessInfo.processInfo.environment["ENGINE_BENCH_DEBUG"] != nil {
+      FileHandle.standardError.write(
+        Data(
+          "bench run: mode \(mode) workers \(workers) cycles \(summary.cycles) symbol evals \(summary.symbolEvaluations) calls \(summary.filterCalls) diffs \(summary.diffs) wall \(wall) cpu \(cpu)\n"
+            .utf8))
+    }
     return RunFigures(
       wallSeconds: wall, cpuSeconds: cpu, summary: summary, latencies: latencies, sink: sink,
       luaMemory: engine.luaMemoryPerWorker)
