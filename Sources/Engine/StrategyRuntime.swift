@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import CLua
 import LuaKit
 import Tracking
@@ -422,6 +425,8 @@ final class StrategyRuntime {
   /// Indicator results cached per symbol while its data is unchanged: strategies asking for
   /// the same indicator on the same symbol in a cycle compute it once per worker.
   var indicatorCache: [IndicatorKey: IndicatorValue] = [:]
+  /// Incremental EMA/RSI states per symbol column and period (see `TALibrary.incremental`).
+  var smoothingStates: [IndicatorKey: SmoothingState] = [:]
 
   deinit {
     for p in scratch { p.deallocate() }
@@ -481,12 +486,32 @@ final class StrategyRuntime {
       lua_pushnil(L)
       return 1
     }
-    let bytes = UnsafeRawBufferPointer(start: key, count: length)
-    for (n, (name, _)) in columnNames.enumerated() where name.utf8.elementsEqual(bytes) {
-      lua_getiuservalue(L, 1, Int32(n + 1))
-      return 1
+    // The user value slot of each column name (order of `columnNames`), matched on length
+    // and bytes without building a String: this runs on every `k.close`.
+    func matches(_ name: StaticString) -> Bool {
+      name.utf8CodeUnitCount == length
+        && memcmp(name.utf8Start, key, length) == 0
     }
-    lua_pushnil(L)
+    var slot: Int32 = 0
+    switch length {
+    case 3: slot = matches("low") ? 3 : 0
+    case 4:
+      if matches("open") {
+        slot = 1
+      } else if matches("high") {
+        slot = 2
+      } else if matches("time") {
+        slot = 6
+      }
+    case 5: slot = matches("close") ? 4 : 0
+    case 6: slot = matches("volume") ? 5 : 0
+    default: slot = 0
+    }
+    if slot == 0 {
+      lua_pushnil(L)
+    } else {
+      lua_getiuservalue(L, 1, slot)
+    }
     return 1
   }
 

@@ -15,6 +15,35 @@ struct IndicatorKey: Hashable {
   var d: UInt64
 }
 
+/// The running state of an EMA or RSI over a column's candles but the newest.
+struct SmoothingState {
+  var ema: EMAState?
+  var rsi: RSIState?
+  /// Open time of the last candle folded in, and the series length it was taken at.
+  var lastIncluded: Double = .nan
+  var count = 0
+
+  init?(id: UInt8, n: Int, values: UnsafeBufferPointer<Double>) {
+    if id == 2 {
+      guard let s = EMAState(period: n, series: values) else { return nil }
+      ema = s
+    } else {
+      guard let s = RSIState(period: n, series: values) else { return nil }
+      rsi = s
+    }
+  }
+
+  mutating func append(_ x: Double) {
+    ema?.append(x)
+    rsi?.append(x)
+  }
+
+  func value(appending x: Double) -> Double? {
+    if let ema { return ema.value(appending: x) }
+    return rsi?.value(appending: x)
+  }
+}
+
 /// A cached indicator result, valid while the symbol's store version is `version`.
 struct IndicatorValue {
   var version: UInt64
@@ -192,6 +221,61 @@ enum TALibrary {
       a: Int32(clamping: a), b: Int32(clamping: b), c: Int32(clamping: c), d: 0)
   }
 
+  // MARK: Incremental EMA and RSI
+
+  /// EMA and RSI smooth over the whole series, so a full computation is O(candles). On a
+  /// store column they are kept incrementally instead: a state covering every candle but the
+  /// newest, advanced by one when a candle is appended, and asked for the value with the
+  /// newest (possibly still open) candle added, O(1). Equal to the full computation: the
+  /// only divergence is when the store drops its oldest candle (at `max_candles`), whose
+  /// weight in the smoothing is then below (1 − 1/n)^(candles − n); the state is rebuilt
+  /// unless that is under 1e-12 (at least 30·n candles).
+  static func incremental(_ L: OpaquePointer?, name: String, id: UInt8) -> Int32 {
+    guard let rt = runtime(L) else { return fail(L, "ta.\(name): runtime unavailable") }
+    guard let s = series(L, 1, rt, slot: 0) else {
+      return fail(
+        L, "ta.\(name): argument 1 must be a kline column (like k.close) or a list of numbers")
+    }
+    guard let n = integer(L, 2) else {
+      return fail(L, "ta.\(name): argument 2 (period) must be an integer")
+    }
+    let x = s.values
+    func full() -> Double? { id == 2 ? TA.ema(x, n) : TA.rsi(x, n) }
+    guard let k = s.key, x.count >= 2,
+      let ud = luaL_testudata(L, 1, StrategyRuntime.columnTypeName),
+      let series = ud.load(as: StrategyRuntime.ViewPayload.self).slot.pointee
+    else {
+      return push(L, one(full()))
+    }
+    let key = IndicatorKey(
+      symbol: k.symbol, interval: k.interval, column: k.column, function: id, a: Int32(clamping: n),
+      b: 0, c: 0, d: 0)
+    let count = x.count
+    let secondNewest = series.value(.time, at: count - 2)
+    var entry = rt.smoothingStates[key]
+    if let e = entry, e.lastIncluded == secondNewest, e.count == count {
+      // Same candles but the newest: O(1).
+    } else if let e = entry, count >= 3, e.lastIncluded == series.value(.time, at: count - 3),
+      e.count == count - 1
+        || (e.count == count && count == series.limit && count >= 30 * max(1, n))
+    {
+      // One candle appended since: fold the previous newest in.
+      var advanced = e
+      advanced.append(x[count - 2])
+      advanced.lastIncluded = secondNewest
+      advanced.count = count
+      entry = advanced
+    } else {
+      entry = SmoothingState(
+        id: id, n: n, values: UnsafeBufferPointer(rebasing: x[0..<(count - 1)]))
+      entry?.lastIncluded = secondNewest
+      entry?.count = count
+    }
+    guard let state = entry else { return push(L, one(full())) }
+    rt.smoothingStates[key] = state
+    return push(L, one(state.value(appending: x[count - 1])))
+  }
+
   // MARK: One series and one period
 
   static func periodic(
@@ -210,9 +294,9 @@ enum TALibrary {
   }
 
   static let sma: clua_SwiftFunction = { L in periodic(L, name: "sma", id: 1) { TA.sma($0, $1) } }
-  static let ema: clua_SwiftFunction = { L in periodic(L, name: "ema", id: 2) { TA.ema($0, $1) } }
+  static let ema: clua_SwiftFunction = { L in incremental(L, name: "ema", id: 2) }
   static let wma: clua_SwiftFunction = { L in periodic(L, name: "wma", id: 3) { TA.wma($0, $1) } }
-  static let rsi: clua_SwiftFunction = { L in periodic(L, name: "rsi", id: 4) { TA.rsi($0, $1) } }
+  static let rsi: clua_SwiftFunction = { L in incremental(L, name: "rsi", id: 4) }
   static let stddev: clua_SwiftFunction = { L in
     periodic(L, name: "stddev", id: 5) { TA.stddev($0, $1) }
   }

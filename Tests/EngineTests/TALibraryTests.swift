@@ -157,7 +157,8 @@ struct TALibraryTests {
     }
     #expect(infos.count == 3)
     #expect(Set(infos.map { "\(String(describing: $0))" }).count == 1)
-    #expect(runtime.indicatorCache.count == 1)
+    // RSI is kept incrementally: one state for the three strategies.
+    #expect(runtime.smoothingStates.count == 1)
     // New data for the symbol: the cached value is not reused.
     _ = store.apply(
       .kline(
@@ -170,5 +171,59 @@ struct TALibraryTests {
       return
     }
     #expect(fresh != infos[0])
+  }
+}
+
+@Suite("Incremental ta.rsi and ta.ema")
+struct IncrementalTATests {
+  /// Drives a symbol through replaced and appended candles (and, with a small max_candles,
+  /// past the point where the oldest candles are dropped) and checks every call against the
+  /// full TA-Lib-compatible computation on the store's current series.
+  @Test(
+    "equal to the full computation while candles are replaced, appended and dropped",
+    arguments: [40, 500])
+  func matchesFull(maxCandles: Int) throws {
+    let store = MarketStore(maxSymbols: 2, maxCandles: maxCandles)
+    var f = TickerFields()
+    f.price = 1
+    _ = store.apply(.ticker(TickerEvent(symbol: "X", eventTime: 1, isMini: false, fields: f)))
+    let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
+    let source = """
+      return { timeframes = { "1m" }, filter = function(s)
+        local c = s.klines["1m"].close
+        local r, e = ta.rsi(c, 14), ta.ema(c, 9)
+        return true, string.format("%.17g %.17g", r or -1, e or -1)
+      end }
+      """
+    runtime.install([try runtime.compile(StrategySource(id: "t", path: "t.lua", source: source))])
+    var rng = SplitMix(seed: 5)
+    var price = 100.0
+    var openTime: Int64 = 0
+    var checked = 0
+    for step in 0..<1500 {
+      // Mostly replace the newest candle, sometimes append one, sometimes skip a call.
+      if step % 4 == 0 { openTime += 60_000 }
+      price *= 1 + (Double(rng.next() % 2001) - 1000) / 100_000
+      _ = store.apply(
+        .kline(
+          KlineEvent(
+            symbol: "X", eventTime: 1, interval: "1m", openTime: openTime, open: price, high: price,
+            low: price, close: price, volume: 1, isClosed: false)))
+      if rng.next() % 5 == 0 { continue }
+      runtime.prepareView(0)
+      guard case .match(let info) = runtime.evaluate(0, symbol: 0), case .string(let text) = info
+      else { continue }
+      let got = text.split(separator: " ").compactMap { Double($0) }
+      let series = try #require(store.series(0, interval: 0))
+      let close = UnsafeBufferPointer(start: series.values(.close), count: series.count)
+      let expected = [TA.rsi(close, 14) ?? -1, TA.ema(close, 9) ?? -1]
+      #expect(got.count == 2)
+      for (g, e) in zip(got, expected) {
+        // The contract's tolerance: 1e-8 of the inputs' magnitude (prices ~100, RSI 0...100).
+        #expect(abs(g - e) <= 1e-8 * max(100, abs(e)), "step \(step): \(g) vs \(e)")
+      }
+      checked += 1
+    }
+    #expect(checked > 1000)
   }
 }
