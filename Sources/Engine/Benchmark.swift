@@ -224,14 +224,14 @@ public struct Benchmark {
       } else {
         // The first cycle holds the warm-up: start measuring after it.
         measuring = true
-        wallStart = Self.wall()
+        wallStart = MonotonicClock.seconds()
         cpuStart = Self.cpu()
         startSummary = status.totals
       }
     }
     try engine.start(code: code)
     var summary = try engine.run(feed: EventFeed(market: market))
-    let wall = Self.wall() - wallStart
+    let wall = MonotonicClock.seconds() - wallStart
     let cpu = Self.cpu() - cpuStart
     summary.filterCalls -= startSummary.filterCalls
     summary.symbolEvaluations -= startSummary.symbolEvaluations
@@ -364,7 +364,7 @@ public struct Benchmark {
     let store = MarketStore(maxSymbols: max(4096, options.symbols), maxCandles: 500)
     let updates = UpdateBitSet(capacity: max(4096, options.symbols))
     var batcher = MessageBatcher(source: "bench")
-    let began = Self.wall()
+    let began = MonotonicClock.seconds()
     var messages = 0
     for var line in lines {
       _ = line.withUTF8 { batcher.add(UnsafeRawBufferPointer($0)) }
@@ -378,13 +378,13 @@ public struct Benchmark {
     for e in batcher.take().events {
       if case .success(.changed(let s)) = store.apply(e) { updates.mark(Int(s)) }
     }
-    let seconds = Self.wall() - began
-    let foundationBegan = Self.wall()
+    let seconds = MonotonicClock.seconds() - began
+    let foundationBegan = MonotonicClock.seconds()
     var parsed = 0
     for line in lines where (try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil {
       parsed += 1
     }
-    let foundationSeconds = Self.wall() - foundationBegan
+    let foundationSeconds = MonotonicClock.seconds() - foundationBegan
     let mbps = Double(bytes) / 1e6 / seconds
     let foundation = Double(bytes) / 1e6 / foundationSeconds
     return [
@@ -425,12 +425,6 @@ public struct Benchmark {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
     return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1e6
-  }
-
-  static func wall() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 
   static func cpu() -> Double {

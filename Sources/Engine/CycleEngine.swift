@@ -187,11 +187,11 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     loop: while !stopFlag.isRaised {
       var timeout = 100
       if live, openCycle != nil {
-        timeout = max(0, Int(((openedAt + closeAfter) - Self.now()) * 1000))
+        timeout = max(0, Int(((openedAt + closeAfter) - MonotonicClock.seconds()) * 1000))
         timeout = min(timeout, 100)
       }
       guard let message = queue.pop(timeoutMs: timeout) else {
-        if live, let open = openCycle, Self.now() >= openedAt + closeAfter {
+        if live, let open = openCycle, MonotonicClock.seconds() >= openedAt + closeAfter {
           closeCycle(open)
           lastClosed = open
           openCycle = nil
@@ -220,7 +220,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
                   if c > open { break }
                 } else {
                   openCycle = max(c, lastClosed &+ 1)
-                  openedAt = Self.now()
+                  openedAt = MonotonicClock.seconds()
                 }
                 apply(events[j])
                 j += 1
@@ -277,7 +277,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
 
   /// Evaluates the cycle `cycle` and writes its diffs.
   private func closeCycle(_ cycle: Int64) {
-    let began = Self.nanos()
+    let began = MonotonicClock.nanos()
     cycleStarted = began
     swapNanos = 0
     lastCalls = []
@@ -297,9 +297,9 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     }
     lastUpdateCount = count
     indices.removeAll(keepingCapacity: true)
-    let swapBegan = Self.nanos()
+    let swapBegan = MonotonicClock.nanos()
     updates.swapAndDrain(into: &indices)
-    swapNanos = Self.nanos() - swapBegan
+    swapNanos = MonotonicClock.nanos() - swapBegan
     let changed = indices.count
     var toEvaluate: [Int32] = []
     toEvaluate.reserveCapacity(trackingMode == .all ? known : changed)
@@ -555,7 +555,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       CycleStatus(
         cycle: cycle, knownSymbols: known, changedSymbols: changed, evaluatedSymbols: evaluated,
         filterCalls: calls, diffs: diffs, batchMode: batch, trackingMode: trackingMode,
-        latencyNanos: Self.nanos() - cycleStarted, swapNanos: swapNanos,
+        latencyNanos: MonotonicClock.nanos() - cycleStarted, swapNanos: swapNanos,
         strategyIDs: strategies.map(\.id),
         strategyCalls: lastCalls.isEmpty ? strategies.map { _ in 0 } : lastCalls,
         strategyErrors: lastErrors.isEmpty ? strategies.map { _ in 0 } : lastErrors,
@@ -566,13 +566,6 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   private var swapNanos: UInt64 = 0
   private var lastCalls: [Int] = []
   private var lastErrors: [Int] = []
-
-  /// Monotonic clock in nanoseconds.
-  static func nanos() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-  }
 
   /// Splits `symbols` into contiguous shares, one per worker, and waits for all reports.
   /// `strategies`: indices to evaluate (nil: all).
@@ -599,7 +592,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// One line per failing strategy, at most every 10 s per strategy.
   private func reportErrors(_ errors: [Int: StrategyErrors]) {
     guard !errors.isEmpty else { return }
-    let now = Self.now()
+    let now = MonotonicClock.seconds()
     for (k, e) in errors.sorted(by: { $0.key < $1.key }) {
       summary.filterErrors += e.count
       let id = strategies[k].id
@@ -623,11 +616,5 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
-  }
-
-  static func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Tracking
 
 #if canImport(Glibc)
   import Glibc
@@ -62,9 +63,9 @@ public final class DirectoryWatcher: Sendable {
         let ready = poll(&pfd, 1, 50)
         if ready > 0 {
           let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-          if n > 0, Self.mentionsLua(buffer, count: n) { dirtySince = Self.now() }
+          if n > 0, Self.mentionsLua(buffer, count: n) { dirtySince = MonotonicClock.seconds() }
         }
-        if let since = dirtySince, Self.now() - since >= debounce {
+        if let since = dirtySince, MonotonicClock.seconds() - since >= debounce {
           dirtySince = nil
           onChange()
         }
@@ -100,9 +101,9 @@ public final class DirectoryWatcher: Sendable {
       let now = snapshot()
       if now != last {
         last = now
-        dirtySince = Self.now()
+        dirtySince = MonotonicClock.seconds()
       }
-      if let since = dirtySince, Self.now() - since >= debounce {
+      if let since = dirtySince, MonotonicClock.seconds() - since >= debounce {
         dirtySince = nil
         onChange()
       }
@@ -122,11 +123,5 @@ public final class DirectoryWatcher: Sendable {
       }
     }
     return result
-  }
-
-  static func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 }

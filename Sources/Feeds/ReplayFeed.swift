@@ -85,7 +85,7 @@ struct Pacer {
   /// Seconds to wait before delivering an event of time `eventTime` (nil: no pacing).
   mutating func delay(until eventTime: Int64) -> Double? {
     guard let speed else { return nil }
-    let now = Self.wallSeconds()
+    let now = MonotonicClock.seconds()
     guard let origin else {
       self.origin = (eventTime, now)
       return nil
@@ -101,11 +101,5 @@ struct Pacer {
       usleep(UInt32(step * 1_000_000))
       left -= step
     }
-  }
-
-  static func wallSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 }

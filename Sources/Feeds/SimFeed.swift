@@ -51,13 +51,13 @@ public struct SimFeed: Feed {
     record(warm)
     for line in warm { batcher.add(line) }
     if !queue.push(.batch(batcher.take()), unless: stop) { return }
-    let start = Pacer.wallSeconds()
+    let start = MonotonicClock.seconds()
     var step = 0
     while !stop.isRaised {
       if let steps, step >= steps { break }
       if let speed {
         let due = start + Double(step) * Double(config.cycleMs) / 1000 / speed
-        let wait = due - Pacer.wallSeconds()
+        let wait = due - MonotonicClock.seconds()
         if wait > 0 { Pacer(speed: speed).sleep(wait, unless: stop) }
       }
       let lines = simulator.nextStep()
