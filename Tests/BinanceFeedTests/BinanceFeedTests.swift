@@ -513,16 +513,13 @@ struct BinanceFeedThroughput {
         })
       #expect(harness.stats.connections.count == 2)
       let perConnection = 100_000
-      var sets: [[String]] = []
-      for connection in 0..<2 {
-        let mine = Array(symbols[(connection * 1000)..<((connection + 1) * 1000)])
-        sets.append(frames(mine, count: perConnection, start: baseTime))
-      }
-      let bytes = sets.joined().reduce(0) { $0 + $1.utf8.count }
+      let first = frames(Array(symbols[0..<1000]), count: perConnection, start: baseTime)
+      let second = frames(Array(symbols[1000..<2000]), count: perConnection, start: baseTime)
+      let bytes = (first + second).reduce(0) { $0 + $1.utf8.count }
       let cpu0 = processCPUSeconds()
       let start = ContinuousClock.now
-      async let a: Void = server.send(sets[0], on: 0)
-      async let b: Void = server.send(sets[1], on: 1)
+      async let a: Void = server.send(first, on: 0)
+      async let b: Void = server.send(second, on: 1)
       _ = try await (a, b)
       #expect(await eventually(timeout: 120) { harness.events.count == 2 * perConnection })
       let elapsed = seconds(ContinuousClock.now - start)
