@@ -151,6 +151,7 @@ final class Runner: Sendable {
         }
       }
     } else if let quote = config.quote.flatMap(BinanceFeedConfig.normalizedSymbol) {
+      log("binance: selecting \(quote) symbols from \(config.restURL)/api/v3/exchangeInfo")
       var failures = 0
       while true {
         do {
