@@ -35,7 +35,15 @@ struct EngineServerTests {
     await receiver.stop()
 
     let expected = run.capture.snapshot
-    let accepted = receiver.accepted
+    // Delivery is at least once (documented): an attempt the client saw fail may still have
+    // reached the receiver, which then sees that cycle twice, back to back. A receiver
+    // de-duplicates on the cycle; what it keeps must be every cycle once, in order.
+    let raw = receiver.accepted
+    var accepted: [(body: String, cycleHeader: String?, signature: String?)] = []
+    for request in raw where accepted.last?.cycleHeader != request.cycleHeader {
+      accepted.append((request.body, request.cycleHeader, request.signature))
+    }
+    #expect(raw.count - accepted.count <= 1)
     let sink = try #require(run.services.webhooks.first)
     let stats = sink.stats
     #expect(stats.retries >= 4)
