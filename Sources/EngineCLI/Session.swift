@@ -153,14 +153,7 @@ enum Session {
     // Hot reload (live runs): strategy and plugin edits swap in at a cycle boundary.
     let files: DirectoryWatcher? =
       live
-      ? DirectoryWatcher(directories: [settings.strategies, settings.plugins]) { [engine] in
-        do {
-          engine.requestReload(
-            try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins))
-        } catch {
-          StandardError.line("reload: \(error)")
-        }
-      } : nil
+      ? engine.reloadWatcher(strategies: settings.strategies, plugins: settings.plugins) : nil
     files?.start()
     defer {
       files?.stop()

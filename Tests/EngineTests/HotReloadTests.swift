@@ -47,11 +47,7 @@ struct HotReloadTests {
     engine.log = { line in recorder.logs.withLock { $0.append(line) } }
     engine.onCycle = { _ in recorder.cycles.add(1, ordering: .relaxed) }
     try engine.start(code: CodeSet.load(strategies: dir.path, plugins: plugins.path))
-    let watcher = DirectoryWatcher(directories: [dir.path, plugins.path]) {
-      if let code = try? CodeSet.load(strategies: dir.path, plugins: plugins.path) {
-        engine.requestReload(code)
-      }
-    }
+    let watcher = engine.reloadWatcher(strategies: dir.path, plugins: plugins.path)
     watcher.start()
     defer { watcher.stop() }
     let feed = SimFeed(
@@ -134,11 +130,7 @@ struct HotReloadTests {
     let engine = CycleEngine(settings: settings, sink: recorder, live: true)
     engine.log = { line in recorder.logs.withLock { $0.append(line) } }
     try engine.start(code: CodeSet.load(strategies: dir.path, plugins: plugins.path))
-    let watcher = DirectoryWatcher(directories: [dir.path, plugins.path]) {
-      if let code = try? CodeSet.load(strategies: dir.path, plugins: plugins.path) {
-        engine.requestReload(code)
-      }
-    }
+    let watcher = engine.reloadWatcher(strategies: dir.path, plugins: plugins.path)
     watcher.start()
     defer { watcher.stop() }
     let feed = SimFeed(
