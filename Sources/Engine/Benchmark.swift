@@ -20,6 +20,8 @@ public struct Benchmark {
     public var repeats: Int = 3
     public var workers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
     public var candles: Int = 500
+    /// Sections to run (all when empty): see ``Benchmark/sections``.
+    public var only: Set<String> = []
     public init() {}
   }
 
@@ -37,19 +39,26 @@ public struct Benchmark {
     public var all_cpu_ms: Double
     public var ratio: Double
   }
+  /// What one bench run measured; a section left out with `--only` is nil (and absent from
+  /// the JSON).
   public struct Results: Sendable, Codable {
     public var symbols: Int
     public var cycles: Int
-    public var strategies: [StrategyCost]
-    public var floor_ns_per_eval: Double
-    public var tracking: [String: TrackingCost]
-    public var scaling: [String: Double]
-    public var batch: [String: Double]
-    public var ingest: [String: Double]
-    public var latency_ms: [String: Double]
-    public var memory: [String: Double]
-    public var result_bytes: [String: Double]
+    public var strategies: [StrategyCost]?
+    public var floor_ns_per_eval: Double?
+    public var tracking: [String: TrackingCost]?
+    public var scaling: [String: Double]?
+    public var batch: [String: Double]?
+    public var ingest: [String: Double]?
+    public var latency_ms: [String: Double]?
+    public var memory: [String: Double]?
+    public var result_bytes: [String: Double]?
   }
+
+  /// The sections of a bench run, in order (`--only` picks some).
+  public static let sections = ["strategies", "tracking", "scaling", "batch", "ingest", "memory"]
+
+  func wants(_ section: String) -> Bool { options.only.isEmpty || options.only.contains(section) }
 
   // MARK: Synthetic market
 
@@ -256,85 +265,96 @@ public struct Benchmark {
 
   public func run(progress: (String) -> Void = { _ in }) throws(EngineError) -> Results {
     let code = try CodeSet.load(strategies: options.strategies, plugins: options.plugins)
-    let full = market(churn: 1.0, cycles: options.cycles)
-    let tenth = market(churn: 0.1, cycles: options.cycles * 3)
+    var results = Results(symbols: options.symbols, cycles: options.cycles)
+    let needsFull = wants("strategies") || wants("tracking") || wants("scaling") || wants("batch")
+    let full = needsFull ? market(churn: 1.0, cycles: options.cycles) : Market(warmup: [], cycles: [])
 
-    // Per strategy: ns per evaluation, end to end (apply, tracking, evaluation, diffs), one
-    // worker, every symbol changing every cycle. As in the reference measurements this engine
-    // answers to (2000 symbols, 3 filters), each strategy runs as three copies, so a symbol's
-    // data change is shared by three evaluations.
-    progress("per-strategy cost")
-    var costs: [StrategyCost] = []
-    let floorCode = CodeSet(
-      strategies: [
-        StrategySource(
-          id: "floor", path: "floor.lua", source: "return { filter = function(s) return false end }"
-        )
-      ], plugins: code.plugins)
-    let floor = try medianNanosPerEval(full, code: copies(floorCode.strategies[0], floorCode))
-    for s in code.strategies {
-      costs.append(
-        StrategyCost(id: s.id, ns_per_eval: try medianNanosPerEval(full, code: copies(s, code))))
-    }
-
-    progress("tracking A/B")
-    var tracking: [String: TrackingCost] = [:]
-    var latencies: [UInt64] = []
-    var resultBytes: [String: Double] = [:]
-    for (name, m) in [("churn_10", tenth), ("churn_100", full)] {
-      let changed = try run(m, code: code, workers: 1, mode: .changed)
-      let all = try run(m, code: code, workers: 1, mode: .all)
-      let c = changed.cpuSeconds * 1000 / Double(max(1, changed.summary.cycles))
-      let a = all.cpuSeconds * 1000 / Double(max(1, all.summary.cycles))
-      tracking[name] = TrackingCost(changed_cpu_ms: c, all_cpu_ms: a, ratio: c / max(a, 1e-9))
-      if name == "churn_10" {
-        latencies = changed.latencies
-        // Result size, in a run of its own: its bookkeeping is not the engine's cost.
-        let sized = try run(m, code: code, workers: 1, mode: .changed, measureFull: true)
-        let d = Double(sized.sink.diffBytes)
-        let f = Double(sized.sink.fullBytes)
-        resultBytes = ["diffs": d, "full": f, "ratio": d / max(f, 1)]
+    if wants("strategies") {
+      // Per strategy: ns per evaluation, end to end (apply, tracking, evaluation, diffs), one
+      // worker, every symbol changing every cycle. As in the reference measurements this
+      // engine answers to (2000 symbols, 3 filters), each strategy runs as three copies, so a
+      // symbol's data change is shared by three evaluations.
+      progress("per-strategy cost")
+      let floorCode = CodeSet(
+        strategies: [
+          StrategySource(
+            id: "floor", path: "floor.lua",
+            source: "return { filter = function(s) return false end }")
+        ], plugins: code.plugins)
+      results.floor_ns_per_eval = try medianNanosPerEval(
+        full, code: copies(floorCode.strategies[0], floorCode))
+      var costs: [StrategyCost] = []
+      for s in code.strategies {
+        costs.append(
+          StrategyCost(id: s.id, ns_per_eval: try medianNanosPerEval(full, code: copies(s, code))))
       }
+      results.strategies = costs
     }
 
-    progress("scaling")
-    let one = try run(full, code: code, workers: 1, mode: .changed)
-    let many = try run(full, code: code, workers: options.workers, mode: .changed)
-    let perSecond1 = Double(one.summary.filterCalls) / one.wallSeconds
-    let perSecondN = Double(many.summary.filterCalls) / many.wallSeconds
-    let scaling: [String: Double] = [
-      "workers": Double(options.workers), "evals_per_s_1": perSecond1, "evals_per_s_n": perSecondN,
-      "speedup": perSecondN / perSecond1,
-    ]
+    if wants("tracking") {
+      progress("tracking A/B")
+      let tenth = market(churn: 0.1, cycles: options.cycles * 3)
+      var tracking: [String: TrackingCost] = [:]
+      var latencies: [UInt64] = []
+      for (name, m) in [("churn_10", tenth), ("churn_100", full)] {
+        let changed = try run(m, code: code, workers: 1, mode: .changed)
+        let all = try run(m, code: code, workers: 1, mode: .all)
+        let c = changed.cpuSeconds * 1000 / Double(max(1, changed.summary.cycles))
+        let a = all.cpuSeconds * 1000 / Double(max(1, all.summary.cycles))
+        tracking[name] = TrackingCost(changed_cpu_ms: c, all_cpu_ms: a, ratio: c / max(a, 1e-9))
+        if name == "churn_10" {
+          latencies = changed.latencies
+          // Result size, in a run of its own: its bookkeeping is not the engine's cost.
+          let sized = try run(m, code: code, workers: 1, mode: .changed, measureFull: true)
+          let d = Double(sized.sink.diffBytes)
+          let f = Double(sized.sink.fullBytes)
+          results.result_bytes = ["diffs": d, "full": f, "ratio": d / max(f, 1)]
+        }
+      }
+      results.tracking = tracking
+      var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
+      for l in latencies { _ = histogram.record(max(1, l)) }
+      results.latency_ms = [
+        "p50": Double(histogram.valueAtPercentile(50)) / 1e6,
+        "p99": Double(histogram.valueAtPercentile(99)) / 1e6,
+        "max": Double(histogram.max) / 1e6,
+      ]
+    }
 
-    progress("batch mode")
-    let batched = try run(
-      full, code: code, workers: options.workers, mode: .changed, batchThreshold: 0)
-    let single = try run(
-      full, code: code, workers: options.workers, mode: .changed, batchThreshold: 1)
-    let batch: [String: Double] = [
-      "batched_ms": batched.wallSeconds * 1000 / Double(max(1, batched.summary.cycles)),
-      "single_pass_ms": single.wallSeconds * 1000 / Double(max(1, single.summary.cycles)),
-    ]
+    if wants("scaling") {
+      progress("scaling")
+      let one = try run(full, code: code, workers: 1, mode: .changed)
+      let many = try run(full, code: code, workers: options.workers, mode: .changed)
+      let perSecond1 = Double(one.summary.filterCalls) / one.wallSeconds
+      let perSecondN = Double(many.summary.filterCalls) / many.wallSeconds
+      results.scaling = [
+        "workers": Double(options.workers), "evals_per_s_1": perSecond1,
+        "evals_per_s_n": perSecondN, "speedup": perSecondN / perSecond1,
+      ]
+    }
 
-    progress("ingest")
-    let ingest = measureIngest()
+    if wants("batch") {
+      progress("batch mode")
+      let batched = try run(
+        full, code: code, workers: options.workers, mode: .changed, batchThreshold: 0)
+      let single = try run(
+        full, code: code, workers: options.workers, mode: .changed, batchThreshold: 1)
+      results.batch = [
+        "batched_ms": batched.wallSeconds * 1000 / Double(max(1, batched.summary.cycles)),
+        "single_pass_ms": single.wallSeconds * 1000 / Double(max(1, single.summary.cycles)),
+      ]
+    }
 
-    var histogram = Histogram<UInt64>(numberOfSignificantValueDigits: .three)
-    for l in latencies { _ = histogram.record(max(1, l)) }
-    let latency: [String: Double] = [
-      "p50": Double(histogram.valueAtPercentile(50)) / 1e6,
-      "p99": Double(histogram.valueAtPercentile(99)) / 1e6,
-      "max": Double(histogram.max) / 1e6,
-    ]
+    if wants("ingest") {
+      progress("ingest")
+      results.ingest = measureIngest()
+    }
 
-    progress("memory")
-    let memory = try measureMemory(code)
-
-    return Results(
-      symbols: options.symbols, cycles: options.cycles, strategies: costs,
-      floor_ns_per_eval: floor, tracking: tracking, scaling: scaling, batch: batch,
-      ingest: ingest, latency_ms: latency, memory: memory, result_bytes: resultBytes)
+    if wants("memory") {
+      progress("memory")
+      results.memory = try measureMemory(code)
+    }
+    return results
   }
 
   /// Three copies of `strategy` (ids `id_1`…`id_3`), with the plugins of `code`.
@@ -345,12 +365,16 @@ public struct Benchmark {
       }, plugins: code.plugins)
   }
 
+  /// Median over `repeats` runs of the process CPU time per evaluation. CPU time, not wall
+  /// time: with one worker the threads take turns (feed, apply, evaluate), so the two agree
+  /// on an idle machine, but only CPU time leaves out the waits for a core that other
+  /// processes on a shared machine cause.
   func medianNanosPerEval(_ m: Market, code: CodeSet) throws(EngineError) -> Double {
     var samples: [Double] = []
     for _ in 0..<max(1, options.repeats) {
       let r = try run(m, code: code, workers: 1, mode: .changed)
       let evaluations = max(1, r.summary.symbolEvaluations * max(1, code.strategies.count))
-      samples.append(r.wallSeconds * 1e9 / Double(evaluations))
+      samples.append(r.cpuSeconds * 1e9 / Double(evaluations))
     }
     samples.sort()
     return samples[samples.count / 2]

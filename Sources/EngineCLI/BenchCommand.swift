@@ -28,9 +28,25 @@ struct BenchCommand: ParsableCommand {
   @Flag(help: "Print one JSON object instead of tables.")
   var json = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Run only these sections (comma-separated): \(Benchmark.sections.joined(separator: ", ")).",
+      valueName: "sections"))
+  var only: String?
+
+  var sections: Set<String> {
+    Set((only ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+  }
+
   func validate() throws {
     guard cycles >= 2, repeats >= 1 else {
       throw ValidationError("--cycles must be >= 2, --repeats >= 1")
+    }
+    let unknown = sections.subtracting(Benchmark.sections)
+    guard unknown.isEmpty else {
+      throw ValidationError(
+        "--only: unknown section \(unknown.sorted().joined(separator: ", ")) (sections: \(Benchmark.sections.joined(separator: ", ")))"
+      )
     }
   }
 
@@ -46,6 +62,7 @@ struct BenchCommand: ParsableCommand {
     options.symbols = settings.simSymbols
     options.cycles = cycles
     options.repeats = repeats
+    options.only = sections
     if settings.workers > 0 { options.workers = settings.workers }
     let results: Benchmark.Results
     do {
@@ -69,37 +86,49 @@ struct BenchCommand: ParsableCommand {
   }
 
   static func table(_ r: Benchmark.Results) -> String {
-    var out = "engine bench: \(r.symbols) symbols, \(r.cycles) cycles per run\n\n"
-    out += "per strategy (1 worker, 3 copies, every symbol changing every cycle; end to end):\n"
-    out +=
-      "  \("floor (return false)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(r.floor_ns_per_eval)) ns/eval\n"
-    for s in r.strategies {
+    var out = "engine bench: \(r.symbols) symbols, \(r.cycles) cycles per run\n"
+    if let costs = r.strategies {
       out +=
-        "  \(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(s.ns_per_eval)) ns/eval\n"
-    }
-    out += "\ntracking A/B (CPU per cycle, 1 worker):\n"
-    for key in ["churn_10", "churn_100"] {
-      if let t = r.tracking[key] {
-        out +=
-          "  \(key): changed \(f(t.changed_cpu_ms, 3)) ms, all \(f(t.all_cpu_ms, 3)) ms, ratio \(f(t.ratio, 3))\n"
+        "\nper strategy (1 worker, 3 copies, every symbol changing every cycle; end to end):\n"
+      let rows = [("floor (return false)", r.floor_ns_per_eval ?? 0)] + costs.map { ($0.id, $0.ns_per_eval) }
+      for (id, ns) in rows {
+        out += "  \(id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(ns)) ns/eval\n"
       }
     }
-    let sc = r.scaling
-    out +=
-      "\nscaling: \(f(sc["evals_per_s_1"] ?? 0, 0)) evals/s with 1 worker, \(f(sc["evals_per_s_n"] ?? 0, 0)) with \(Int(sc["workers"] ?? 0)) (x\(f(sc["speedup"] ?? 0, 2)))\n"
-    out +=
-      "batch mode at 100% churn: batched \(f(r.batch["batched_ms"] ?? 0, 3)) ms/cycle, single pass \(f(r.batch["single_pass_ms"] ?? 0, 3)) ms/cycle\n"
-    let i = r.ingest
-    out +=
-      "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
-    out +=
-      "latency cycle close -> last diff written: p50 \(f(r.latency_ms["p50"] ?? 0, 3)) ms, p99 \(f(r.latency_ms["p99"] ?? 0, 3)) ms, max \(f(r.latency_ms["max"] ?? 0, 3)) ms\n"
-    let m = r.memory
-    out +=
-      "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); RSS \(f(m["rss_mb"] ?? 0)) MB\n"
-    let b = r.result_bytes
-    out +=
-      "result size at 10% churn: diffs \(Int(b["diffs"] ?? 0)) bytes vs full match lists \(Int(b["full"] ?? 0)) bytes (ratio \(f(b["ratio"] ?? 0, 4)))\n"
+    if let tracking = r.tracking {
+      out += "\ntracking A/B (CPU per cycle, 1 worker):\n"
+      for key in ["churn_10", "churn_100"] {
+        if let t = tracking[key] {
+          out +=
+            "  \(key): changed \(f(t.changed_cpu_ms, 3)) ms, all \(f(t.all_cpu_ms, 3)) ms, ratio \(f(t.ratio, 3))\n"
+        }
+      }
+    }
+    out += "\n"
+    if let sc = r.scaling {
+      out +=
+        "scaling: \(f(sc["evals_per_s_1"] ?? 0, 0)) evals/s with 1 worker, \(f(sc["evals_per_s_n"] ?? 0, 0)) with \(Int(sc["workers"] ?? 0)) (x\(f(sc["speedup"] ?? 0, 2)))\n"
+    }
+    if let b = r.batch {
+      out +=
+        "batch mode at 100% churn: batched \(f(b["batched_ms"] ?? 0, 3)) ms/cycle, single pass \(f(b["single_pass_ms"] ?? 0, 3)) ms/cycle\n"
+    }
+    if let i = r.ingest {
+      out +=
+        "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
+    }
+    if let l = r.latency_ms {
+      out +=
+        "latency cycle close -> last diff written: p50 \(f(l["p50"] ?? 0, 3)) ms, p99 \(f(l["p99"] ?? 0, 3)) ms, max \(f(l["max"] ?? 0, 3)) ms\n"
+    }
+    if let m = r.memory {
+      out +=
+        "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); RSS \(f(m["rss_mb"] ?? 0)) MB\n"
+    }
+    if let b = r.result_bytes {
+      out +=
+        "result size at 10% churn: diffs \(Int(b["diffs"] ?? 0)) bytes vs full match lists \(Int(b["full"] ?? 0)) bytes (ratio \(f(b["ratio"] ?? 0, 4)))\n"
+    }
     return out
   }
 }

@@ -18,6 +18,10 @@ public struct KlineSeries {
 
   public let limit: Int
   public private(set) var count = 0
+  /// Open time of the newest candle, kept beside the pointer: checking it on every kline
+  /// event then costs no read of the candle storage (profiles showed that read as the main
+  /// cache miss of applying a kline across thousands of symbols).
+  private var newest: Int64 = .min
   private var start = 0
   private var slots: Int
   private var storage: UnsafeMutablePointer<Double>
@@ -33,7 +37,7 @@ public struct KlineSeries {
 
   /// Open time of the newest candle, or nil when empty.
   public var newestOpenTime: Int64? {
-    count == 0 ? nil : Int64(storage[Column.time.rawValue * slots + start + count - 1])
+    count == 0 ? nil : newest
   }
 
   /// Pointer to the first (oldest) value of `column`; valid until the next mutation.
@@ -75,6 +79,7 @@ public struct KlineSeries {
       count += 1
     }
     let i = start + count - 1
+    newest = openTime
     storage[Column.time.rawValue * slots + i] = Double(openTime)
     storage[Column.open.rawValue * slots + i] = open
     storage[Column.high.rawValue * slots + i] = high
