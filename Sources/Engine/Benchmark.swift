@@ -267,7 +267,8 @@ public struct Benchmark {
     let code = try CodeSet.load(strategies: options.strategies, plugins: options.plugins)
     var results = Results(symbols: options.symbols, cycles: options.cycles)
     let needsFull = wants("strategies") || wants("tracking") || wants("scaling") || wants("batch")
-    let full = needsFull ? market(churn: 1.0, cycles: options.cycles) : Market(warmup: [], cycles: [])
+    let full =
+      needsFull ? market(churn: 1.0, cycles: options.cycles) : Market(warmup: [], cycles: [])
 
     if wants("strategies") {
       // Per strategy: ns per evaluation, end to end (apply, tracking, evaluation, diffs), one

@@ -19,8 +19,9 @@ struct IndicatorKey: Hashable {
 struct SmoothingState {
   var ema: EMAState?
   var rsi: RSIState?
-  /// Open time of the last candle folded in, and the series length it was taken at.
-  var lastIncluded: Double = .nan
+  /// The series' append count and length when the state was last brought up to date: it
+  /// then covers every candle but the newest.
+  var appends = -1
   var count = 0
 
   init?(id: UInt8, n: Int, values: UnsafeBufferPointer<Double>) {
@@ -86,6 +87,8 @@ enum TALibrary {
   struct Series {
     var values: UnsafeBufferPointer<Double>
     var key: (symbol: Int32, interval: Int16, column: Int8)?
+    /// The store series and column behind a column view.
+    var kline: (series: KlineSeries, column: KlineSeries.Column)? = nil
   }
 
   @inline(__always)
@@ -112,7 +115,7 @@ enum TALibrary {
       else { return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil) }
       return Series(
         values: UnsafeBufferPointer(start: s.values(column), count: s.count),
-        key: (p.symbol, Int16(p.interval), Int8(p.column)))
+        key: (p.symbol, Int16(p.interval), Int8(p.column)), kline: (s, column))
     }
     guard lua_type(L, arg) == LUA_TTABLE else { return nil }
     let n = Int(lua_rawlen(L, arg))
@@ -174,8 +177,9 @@ enum TALibrary {
       return (hit.count, hit.r0, hit.r1, hit.r2)
     }
     let r = compute()
-    if rt.indicatorCache.count > 200_000 { rt.indicatorCache.removeAll(keepingCapacity: true) }
-    rt.indicatorCache[key] = IndicatorValue(version: version, count: r.0, r0: r.1, r1: r.2, r2: r.3)
+    if rt.indicatorCache.count > 200_000 { rt.indicatorCache.removeAll() }
+    rt.indicatorCache.set(
+      key, IndicatorValue(version: version, count: r.0, r0: r.1, r1: r.2, r2: r.3))
     return r
   }
 
@@ -241,39 +245,40 @@ enum TALibrary {
     }
     let x = s.values
     func full() -> Double? { id == 2 ? TA.ema(x, n) : TA.rsi(x, n) }
-    guard let k = s.key, x.count >= 2,
-      let ud = luaL_testudata(L, 1, StrategyRuntime.columnTypeName),
-      let series = ud.load(as: StrategyRuntime.ViewPayload.self).slot.pointee
-    else {
+    guard let k = s.key, x.count >= 2, let (series, column) = s.kline else {
       return push(L, one(full()))
     }
     let key = IndicatorKey(
       symbol: k.symbol, interval: k.interval, column: k.column, function: id, a: Int32(clamping: n),
       b: 0, c: 0, d: 0)
     let count = x.count
-    let secondNewest = series.value(.time, at: count - 2)
-    var entry = rt.smoothingStates[key]
-    if let e = entry, e.lastIncluded == secondNewest, e.count == count {
+    // Which candles the state covers is told by the series' append count: no candle storage
+    // is read on the O(1) path (the newest value comes from beside the series' pointer), so
+    // a cycle over thousands of cold symbols costs no miss in their candles.
+    if let e = rt.smoothingStates[key], e.appends == series.appends, e.count == count {
       // Same candles but the newest: O(1).
-    } else if let e = entry, count >= 3, e.lastIncluded == series.value(.time, at: count - 3),
+      return push(L, one(e.value(appending: series.newest(column))))
+    }
+    var entry = rt.smoothingStates[key]
+    if let e = entry, count >= 3, e.appends == series.appends - 1,
       e.count == count - 1
         || (e.count == count && count == series.limit && count >= 30 * max(1, n))
     {
       // One candle appended since: fold the previous newest in.
       var advanced = e
       advanced.append(x[count - 2])
-      advanced.lastIncluded = secondNewest
+      advanced.appends = series.appends
       advanced.count = count
       entry = advanced
     } else {
       entry = SmoothingState(
         id: id, n: n, values: UnsafeBufferPointer(rebasing: x[0..<(count - 1)]))
-      entry?.lastIncluded = secondNewest
+      entry?.appends = series.appends
       entry?.count = count
     }
     guard let state = entry else { return push(L, one(full())) }
-    rt.smoothingStates[key] = state
-    return push(L, one(state.value(appending: x[count - 1])))
+    rt.smoothingStates.set(key, state)
+    return push(L, one(state.value(appending: series.newest(column))))
   }
 
   // MARK: One series and one period

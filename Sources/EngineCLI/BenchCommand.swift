@@ -90,7 +90,8 @@ struct BenchCommand: ParsableCommand {
     if let costs = r.strategies {
       out +=
         "\nper strategy (1 worker, 3 copies, every symbol changing every cycle; end to end):\n"
-      let rows = [("floor (return false)", r.floor_ns_per_eval ?? 0)] + costs.map { ($0.id, $0.ns_per_eval) }
+      let rows =
+        [("floor (return false)", r.floor_ns_per_eval ?? 0)] + costs.map { ($0.id, $0.ns_per_eval) }
       for (id, ns) in rows {
         out += "  \(id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(ns)) ns/eval\n"
       }

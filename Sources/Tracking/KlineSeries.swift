@@ -22,6 +22,12 @@ public struct KlineSeries {
   /// event then costs no read of the candle storage (profiles showed that read as the main
   /// cache miss of applying a kline across thousands of symbols).
   private var newest: Int64 = .min
+  /// The newest candle's values, kept beside the pointer for the same reason: readers of the
+  /// newest value (incremental indicators) then need no candle storage line.
+  private var newestCandle = (open: 0.0, high: 0.0, low: 0.0, close: 0.0, volume: 0.0)
+  /// Candles appended since the series was created (a replaced newest candle does not count):
+  /// two reads of the same value saw the same candles but, at most, a different newest one.
+  public private(set) var appends = 0
   private var start = 0
   private var slots: Int
   private var storage: UnsafeMutablePointer<Double>
@@ -44,6 +50,19 @@ public struct KlineSeries {
   @inline(__always)
   public func values(_ column: Column) -> UnsafePointer<Double> {
     UnsafePointer(storage + column.rawValue * slots + start)
+  }
+
+  /// The newest candle's value in `column` (the series must not be empty).
+  @inline(__always)
+  public func newest(_ column: Column) -> Double {
+    switch column {
+    case .time: Double(newest)
+    case .open: newestCandle.open
+    case .high: newestCandle.high
+    case .low: newestCandle.low
+    case .close: newestCandle.close
+    case .volume: newestCandle.volume
+    }
   }
 
   @inline(__always)
@@ -77,9 +96,11 @@ public struct KlineSeries {
       }
       if start + count == slots { makeRoom() }
       count += 1
+      appends += 1
     }
     let i = start + count - 1
     newest = openTime
+    newestCandle = (open, high, low, close, volume)
     storage[Column.time.rawValue * slots + i] = Double(openTime)
     storage[Column.open.rawValue * slots + i] = open
     storage[Column.high.rawValue * slots + i] = high
