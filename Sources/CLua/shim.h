@@ -126,6 +126,18 @@ static inline void clua_setbudget(lua_State *L, int budget) {
   else lua_sethook(L, NULL, 0, 0);
 }
 
+/// The userdata at `idx` (NULL if it is none) and the address of its metatable (in `meta`;
+/// NULL if none). Lets the host recognise its own views by metatable address, without
+/// `luaL_testudata`'s registry lookup by name (a string hash per call).
+static inline void *clua_touserdata_meta(lua_State *L, int idx, const void **meta) {
+  *meta = NULL;
+  void *p = lua_touserdata(L, idx);
+  if (p == NULL || !lua_getmetatable(L, idx)) return p;
+  *meta = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return p;
+}
+
 /// One filter call, the engine's hot path, in one C call: pushes the filter and its argument
 /// from the registry, arms the instruction budget and the memory cap, calls with the message
 /// handler at stack index `msgh`, then disarms both. Leaves 2 results (or the error) on the

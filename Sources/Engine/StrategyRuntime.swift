@@ -46,8 +46,11 @@ final class StrategyRuntime {
   }
   private let views: UnsafeMutablePointer<ViewSlot>
   private let viewCapacity: Int
-  private var seriesMetaRef: Int32 = 0
   private var columnMetaRef: Int32 = 0
+  /// Addresses of the view metatables (one per interval for series views, one for all
+  /// columns), for ``seriesPayload(_:)``/``columnPayload(_:)``.
+  private var seriesMetas: [UnsafeRawPointer?] = []
+  private var columnMeta: UnsafeRawPointer?
   private var validatorRef: Int32 = 0
   /// The symbol the kline views read: the one last prepared (see ``prepareView(_:)``).
   let current: UnsafeMutablePointer<Int32>
@@ -356,25 +359,40 @@ final class StrategyRuntime {
     ("time", .time),
   ]
 
+  /// Pushes the series view of `interval`: a userdata whose metatable (its own, one per
+  /// interval) has the column views in an `__index` table, so `k.close` is a VM table read
+  /// with no C call; `#k` is the current symbol's candle count.
   private func pushSeriesView(interval: Int) {
+    let lua = state.lua
     let base = store.seriesSlot(0, interval: interval)
-    let series = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, Int32(Self.columnNames.count))
+    let series = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
     series?.storeBytes(
       of: ViewPayload(base: base, current: current, interval: Int32(interval), column: -1),
       as: ViewPayload.self)
-    state.lua.push(ref: seriesMetaRef)
-    lua_setmetatable(L, -2)
-    for (n, (_, column)) in Self.columnNames.enumerated() {
+    lua_createtable(L, 0, 4)  // the metatable
+    lua_createtable(L, 0, Int32(Self.columnNames.count))  // its __index: the columns
+    for (name, column) in Self.columnNames {
       let ud = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
       ud?.storeBytes(
         of: ViewPayload(
           base: base, current: current, interval: Int32(interval),
           column: Int32(column.rawValue)),
         as: ViewPayload.self)
-      state.lua.push(ref: columnMetaRef)
+      lua.push(ref: columnMetaRef)
       lua_setmetatable(L, -2)
-      lua_setiuservalue(L, -2, Int32(n + 1))
+      lua_setfield(L, -2, name)
     }
+    lua_setfield(L, -2, "__index")
+    lua_pushlightuserdata(L, Unmanaged.passUnretained(store).toOpaque())
+    lua.push(Self.seriesLength, upvalues: 1)
+    lua_setfield(L, -2, "__len")
+    lua_pushstring(L, "kline series")
+    lua.push(Self.readOnlyError, upvalues: 1)
+    lua_setfield(L, -2, "__newindex")
+    lua_pushboolean(L, 0)
+    lua_setfield(L, -2, "__metatable")
+    seriesMetas.append(lua_topointer(L, -1))
+    lua_setmetatable(L, -2)
   }
 
   /// Creates the shared `s.klines` object: a userdata whose `__index` gives the series view
@@ -401,26 +419,21 @@ final class StrategyRuntime {
     let lua = state.lua
     let storePointer = Unmanaged.passUnretained(store).toOpaque()
 
-    func makeMeta(index: clua_SwiftFunction, length: clua_SwiftFunction, name: String) -> Int32 {
-      // Registered by name too, so `ta` functions can recognise views (luaL_testudata).
-      luaL_newmetatable(L, name == "kline series" ? Self.seriesTypeName : Self.columnTypeName)
-      lua_pushlightuserdata(L, storePointer)
-      lua.push(index, upvalues: 1)
-      lua_setfield(L, -2, "__index")
-      lua_pushlightuserdata(L, storePointer)
-      lua.push(length, upvalues: 1)
-      lua_setfield(L, -2, "__len")
-      lua_pushstring(L, name)
-      lua.push(Self.readOnlyError, upvalues: 1)
-      lua_setfield(L, -2, "__newindex")
-      lua_pushboolean(L, 0)
-      lua_setfield(L, -2, "__metatable")
-      return lua.ref()
-    }
-    seriesMetaRef = makeMeta(
-      index: Self.seriesIndex, length: Self.seriesLength, name: "kline series")
-    columnMetaRef = makeMeta(
-      index: Self.columnIndex, length: Self.seriesLength, name: "kline column")
+    // The metatable of every column view (`k.close`): `k.close[i]` reads the store.
+    lua_createtable(L, 0, 4)
+    lua_pushlightuserdata(L, storePointer)
+    lua.push(Self.columnIndex, upvalues: 1)
+    lua_setfield(L, -2, "__index")
+    lua_pushlightuserdata(L, storePointer)
+    lua.push(Self.seriesLength, upvalues: 1)
+    lua_setfield(L, -2, "__len")
+    lua_pushstring(L, "kline column")
+    lua.push(Self.readOnlyError, upvalues: 1)
+    lua_setfield(L, -2, "__newindex")
+    lua_pushboolean(L, 0)
+    lua_setfield(L, -2, "__metatable")
+    columnMeta = lua_topointer(L, -1)
+    columnMetaRef = lua.ref()
 
     try lua.load(Self.validator, chunkName: "=strategy table")
     try lua.protectedCall(arguments: 0, results: 1)
@@ -435,15 +448,24 @@ final class StrategyRuntime {
     lua_pushcclosure(L, clua_messagehandler, 0)
   }
 
-  /// Registry names of the view metatables, as C strings that need no conversion: passing a
-  /// Swift `String` to a C parameter builds a temporary C copy on every call, which showed
-  /// in profiles of `ta` calls as an allocation per call.
-  static var seriesTypeName: UnsafePointer<CChar> { cString("engine.kline_series") }
-  static var columnTypeName: UnsafePointer<CChar> { cString("engine.kline_column") }
+  /// The payload of the kline series view at stack index `idx`, if it is one.
+  @inline(__always)
+  func seriesPayload(_ idx: Int32) -> ViewPayload? {
+    var meta: UnsafeRawPointer?
+    guard let p = clua_touserdata_meta(L, idx, &meta), meta != nil,
+      seriesMetas.contains(meta)
+    else { return nil }
+    return p.load(as: ViewPayload.self)
+  }
 
-  /// The bytes of a string literal (null-terminated), as a C string.
-  static func cString(_ literal: StaticString) -> UnsafePointer<CChar> {
-    UnsafeRawPointer(literal.utf8Start).assumingMemoryBound(to: CChar.self)
+  /// The payload of the kline column view at stack index `idx`, if it is one.
+  @inline(__always)
+  func columnPayload(_ idx: Int32) -> ViewPayload? {
+    var meta: UnsafeRawPointer?
+    guard let p = clua_touserdata_meta(L, idx, &meta), meta != nil, meta == columnMeta else {
+      return nil
+    }
+    return p.load(as: ViewPayload.self)
   }
 
   /// Scratch memory for `ta` inputs given as Lua tables (reused; grows, never shrinks).
@@ -510,52 +532,6 @@ final class StrategyRuntime {
     """#
 
   // MARK: Metamethods (called from Lua through the trampoline; never raise directly)
-
-  @inline(__always)
-  private static func payload(_ L: OpaquePointer?) -> ViewPayload? {
-    lua_touserdata(L, 1)?.load(as: ViewPayload.self)
-  }
-
-  @inline(__always)
-  private static func store(_ L: OpaquePointer?) -> MarketStore? {
-    guard let p = lua_touserdata(L, clua_upvalueindex(2)) else { return nil }
-    return Unmanaged<MarketStore>.fromOpaque(p).takeUnretainedValue()
-  }
-
-  static let seriesIndex: clua_SwiftFunction = { L in
-    var length = 0
-    guard lua_type(L, 2) == LUA_TSTRING, let key = lua_tolstring(L, 2, &length) else {
-      lua_pushnil(L)
-      return 1
-    }
-    // The user value slot of each column name (order of `columnNames`), matched on length
-    // and bytes without building a String: this runs on every `k.close`.
-    func matches(_ name: StaticString) -> Bool {
-      name.utf8CodeUnitCount == length
-        && memcmp(name.utf8Start, key, length) == 0
-    }
-    var slot: Int32 = 0
-    switch length {
-    case 3: slot = matches("low") ? 3 : 0
-    case 4:
-      if matches("open") {
-        slot = 1
-      } else if matches("high") {
-        slot = 2
-      } else if matches("time") {
-        slot = 6
-      }
-    case 5: slot = matches("close") ? 4 : 0
-    case 6: slot = matches("volume") ? 5 : 0
-    default: slot = 0
-    }
-    if slot == 0 {
-      lua_pushnil(L)
-    } else {
-      lua_getiuservalue(L, 1, slot)
-    }
-    return 1
-  }
 
   /// `s.klines[name]`: the shared series view of that interval if the current symbol has
   /// candles in it, else nil.

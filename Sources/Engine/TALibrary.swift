@@ -87,8 +87,10 @@ enum TALibrary {
   struct Series {
     var values: UnsafeBufferPointer<Double>
     var key: (symbol: Int32, interval: Int16, column: Int8)?
-    /// The store series and column behind a column view.
-    var kline: (series: KlineSeries, column: KlineSeries.Column)? = nil
+    /// The store's slot of the series behind a column view, and the column (a pointer, not
+    /// a copy: the series struct is 100-odd bytes, and copying it through the optionals
+    /// here showed as store-forwarding stalls in profiles).
+    var kline: (slot: UnsafeMutablePointer<KlineSeries?>, column: KlineSeries.Column)? = nil
   }
 
   @inline(__always)
@@ -108,14 +110,16 @@ enum TALibrary {
   /// The series at argument `arg`: a kline column view or a list of numbers.
   static func series(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int) -> Series?
   {
-    if let ud = luaL_testudata(L, arg, StrategyRuntime.columnTypeName) {
-      let p = ud.load(as: StrategyRuntime.ViewPayload.self)
-      guard let s = rt.store.series(p.symbol, interval: Int(p.interval)),
-        let column = KlineSeries.Column(rawValue: Int(p.column))
-      else { return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil) }
+    if let p = rt.columnPayload(arg) {
+      let slot = p.slot
+      guard let column = KlineSeries.Column(rawValue: Int(p.column)), slot.pointee != nil else {
+        return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil)
+      }
+      let count = slot.pointee?.count ?? 0
+      let start = slot.pointee?.values(column)
       return Series(
-        values: UnsafeBufferPointer(start: s.values(column), count: s.count),
-        key: (p.symbol, Int16(p.interval), Int8(p.column)), kline: (s, column))
+        values: UnsafeBufferPointer(start: start, count: count),
+        key: (p.symbol, Int16(p.interval), Int8(p.column)), kline: (slot, column))
     }
     guard lua_type(L, arg) == LUA_TTABLE else { return nil }
     let n = Int(lua_rawlen(L, arg))
@@ -137,8 +141,7 @@ enum TALibrary {
     close: UnsafeBufferPointer<Double>, volume: UnsafeBufferPointer<Double>,
     key: (symbol: Int32, interval: Int16)
   )? {
-    guard let ud = luaL_testudata(L, arg, StrategyRuntime.seriesTypeName) else { return nil }
-    let p = ud.load(as: StrategyRuntime.ViewPayload.self)
+    guard let p = rt.seriesPayload(arg) else { return nil }
     let key = (p.symbol, Int16(p.interval))
     guard let s = rt.store.series(p.symbol, interval: Int(p.interval)) else {
       let empty = UnsafeBufferPointer<Double>(start: nil, count: 0)
@@ -245,7 +248,10 @@ enum TALibrary {
     }
     let x = s.values
     func full() -> Double? { id == 2 ? TA.ema(x, n) : TA.rsi(x, n) }
-    guard let k = s.key, x.count >= 2, let (series, column) = s.kline else {
+    guard let k = s.key, x.count >= 2, let (slot, column) = s.kline,
+      let appends = slot.pointee?.appends, let limit = slot.pointee?.limit,
+      let newest = slot.pointee?.newest(column)
+    else {
       return push(L, one(full()))
     }
     let key = IndicatorKey(
@@ -255,30 +261,30 @@ enum TALibrary {
     // Which candles the state covers is told by the series' append count: no candle storage
     // is read on the O(1) path (the newest value comes from beside the series' pointer), so
     // a cycle over thousands of cold symbols costs no miss in their candles.
-    if let e = rt.smoothingStates[key], e.appends == series.appends, e.count == count {
+    if let e = rt.smoothingStates[key], e.appends == appends, e.count == count {
       // Same candles but the newest: O(1).
-      return push(L, one(e.value(appending: series.newest(column))))
+      return push(L, one(e.value(appending: newest)))
     }
     var entry = rt.smoothingStates[key]
-    if let e = entry, count >= 3, e.appends == series.appends - 1,
+    if let e = entry, count >= 3, e.appends == appends - 1,
       e.count == count - 1
-        || (e.count == count && count == series.limit && count >= 30 * max(1, n))
+        || (e.count == count && count == limit && count >= 30 * max(1, n))
     {
       // One candle appended since: fold the previous newest in.
       var advanced = e
       advanced.append(x[count - 2])
-      advanced.appends = series.appends
+      advanced.appends = appends
       advanced.count = count
       entry = advanced
     } else {
       entry = SmoothingState(
         id: id, n: n, values: UnsafeBufferPointer(rebasing: x[0..<(count - 1)]))
-      entry?.appends = series.appends
+      entry?.appends = appends
       entry?.count = count
     }
     guard let state = entry else { return push(L, one(full())) }
     rt.smoothingStates.set(key, state)
-    return push(L, one(state.value(appending: series.newest(column))))
+    return push(L, one(state.value(appending: newest)))
   }
 
   // MARK: One series and one period
