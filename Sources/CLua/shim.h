@@ -138,6 +138,45 @@ static inline void *clua_touserdata_meta(lua_State *L, int idx, const void **met
   return p;
 }
 
+/// The candles of the symbol being evaluated in one interval, as kline views read them: the
+/// host rewrites it before each symbol's filter calls. Columns in the store's order (time,
+/// open, high, low, close, volume), oldest first.
+typedef struct {
+  const double *columns[6];
+  lua_Integer count;
+} clua_SeriesWindow;
+
+/// Payload of a kline series or column view (a C struct so that the C metamethods below and
+/// the Swift host agree on its layout).
+typedef struct {
+  const clua_SeriesWindow *window; /* the current symbol's candles in this interval */
+  void *base;                      /* host: the store's slot of symbol 0 in this interval */
+  const int *current;              /* host: the symbol being evaluated */
+  int interval;
+  int column;                      /* -1 for a series view */
+} clua_ViewPayload;
+
+/// `k.close[i]`: the hottest metamethod (strategies loop over candles with it), in C so that
+/// it costs no trampoline: never raises, nil outside 1..#k.
+static inline int clua_columnindex(lua_State *L) {
+  const clua_ViewPayload *p = (const clua_ViewPayload *)lua_touserdata(L, 1);
+  int isint = 0;
+  lua_Integer i = lua_tointegerx(L, 2, &isint);
+  if (p == NULL || !isint || p->column < 0 || p->column > 5 || i < 1 || i > p->window->count) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushnumber(L, p->window->columns[p->column][i - 1]);
+  return 1;
+}
+
+/// `#k` / `#k.close`: the current symbol's candle count in the view's interval.
+static inline int clua_serieslength(lua_State *L) {
+  const clua_ViewPayload *p = (const clua_ViewPayload *)lua_touserdata(L, 1);
+  lua_pushinteger(L, p == NULL ? 0 : p->window->count);
+  return 1;
+}
+
 /// One filter call, the engine's hot path, in one C call: pushes the filter and its argument
 /// from the registry, arms the instruction budget and the memory cap, calls with the message
 /// handler at stack index `msgh`, then disarms both. Leaves 2 results (or the error) on the

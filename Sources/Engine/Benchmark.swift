@@ -46,6 +46,8 @@ public struct Benchmark {
     public var cycles: Int
     public var strategies: [StrategyCost]?
     public var floor_ns_per_eval: Double?
+    /// ns per evaluation of the built-in reference filters (``referenceFilters``).
+    public var reference: [String: Double]?
     public var tracking: [String: TrackingCost]?
     public var scaling: [String: Double]?
     public var batch: [String: Double]?
@@ -54,6 +56,26 @@ public struct Benchmark {
     public var memory: [String: Double]?
     public var result_bytes: [String: Double]?
   }
+
+  /// Built-in reference filters, measured like the strategies: `floor` does nothing, `ticker`
+  /// reads two ticker fields (the shape of most screeners), `rsi` asks `ta.rsi` of the 1m
+  /// closes.
+  static let referenceFilters: [(String, String)] = [
+    ("floor", "return { filter = function(s) return false end }"),
+    (
+      "ticker",
+      "return { filter = function(s) return s.change_pct > 5 and s.quote_volume > 1e6 end }"
+    ),
+    (
+      "rsi",
+      """
+      return { timeframes = { "1m" }, min_candles = 15, filter = function(s)
+        local r = ta.rsi(s.klines["1m"].close, 14)
+        return r ~= nil and r < 30
+      end }
+      """
+    ),
+  ]
 
   /// The sections of a bench run, in order (`--only` picks some).
   public static let sections = ["strategies", "tracking", "scaling", "batch", "ingest", "memory"]
@@ -71,21 +93,20 @@ public struct Benchmark {
 
   static let t0: Int64 = 1_732_400_000_000
 
-  func market(churn: Double, cycles: Int, seed: UInt64 = 7) -> Market {
-    var rng = SplitMix64(seed: seed)
-    let n = options.symbols
-    let names = (0..<n).map { "S\($0)USDT" }
-    var prices = (0..<n).map { _ in 1 + Double(rng.next() % 100_000) / 100 }
+  /// The warm-up events, one at a time (a ticker and `candles` 1m candles per symbol);
+  /// returns each symbol's last price and fixed 24h open.
+  func warmup(
+    _ names: [String], _ rng: inout SplitMix64, _ body: (MarketEvent) -> Void
+  ) -> (prices: [Double], opens: [Double]) {
+    var prices = names.map { _ in 1 + Double(rng.next() % 100_000) / 100 }
     // The 24h open of each symbol: fixed, so the 24h change moves with the price, as it does.
     var opens = prices
-    var warmup: [MarketEvent] = []
-    warmup.reserveCapacity(n * (options.candles + 1))
-    for s in 0..<n {
+    for s in names.indices {
       var p = prices[s]
       for c in 0..<options.candles {
         let open = p
         p *= 1 + (Double(rng.next() % 2001) - 1000) / 100_000
-        warmup.append(
+        body(
           .kline(
             KlineEvent(
               symbol: names[s], eventTime: Self.t0, interval: "1m",
@@ -95,8 +116,20 @@ public struct Benchmark {
       }
       prices[s] = p
       opens[s] = p / (1 + (Double(rng.next() % 3001) - 1000) / 10_000)
-      warmup.append(.ticker(ticker(names[s], Self.t0, p, open: opens[s], &rng)))
+      body(.ticker(ticker(names[s], Self.t0, p, open: opens[s], &rng)))
     }
+    return (prices, opens)
+  }
+
+  func market(churn: Double, cycles: Int, seed: UInt64 = 7) -> Market {
+    var rng = SplitMix64(seed: seed)
+    let n = options.symbols
+    let names = (0..<n).map { "S\($0)USDT" }
+    var warmup: [MarketEvent] = []
+    warmup.reserveCapacity(n * (options.candles + 1))
+    let start = self.warmup(names, &rng) { warmup.append($0) }
+    var prices = start.prices
+    let opens = start.opens
     let perCycle = min(n, max(1, Int((Double(n) * churn).rounded())))
     // Each cycle changes `perCycle` distinct symbols: a window of a fixed random order of the
     // symbols, moving on by `perCycle` every cycle.
@@ -266,6 +299,10 @@ public struct Benchmark {
   public func run(progress: (String) -> Void = { _ in }) throws(EngineError) -> Results {
     let code = try CodeSet.load(strategies: options.strategies, plugins: options.plugins)
     var results = Results(symbols: options.symbols, cycles: options.cycles)
+    if wants("memory") {
+      progress("memory")
+      results.memory = try measureMemory(code)
+    }
     let needsFull = wants("strategies") || wants("tracking") || wants("scaling") || wants("batch")
     let full =
       needsFull ? market(churn: 1.0, cycles: options.cycles) : Market(warmup: [], cycles: [])
@@ -276,14 +313,16 @@ public struct Benchmark {
       // engine answers to (2000 symbols, 3 filters), each strategy runs as three copies, so a
       // symbol's data change is shared by three evaluations.
       progress("per-strategy cost")
-      let floorCode = CodeSet(
-        strategies: [
-          StrategySource(
-            id: "floor", path: "floor.lua",
-            source: "return { filter = function(s) return false end }")
-        ], plugins: code.plugins)
-      results.floor_ns_per_eval = try medianNanosPerEval(
-        full, code: copies(floorCode.strategies[0], floorCode))
+      // Reference filters, the rows of the targets this engine answers to: the call floor,
+      // a ticker-only filter, and `ta.rsi(k.close, 14)` over `candles` candles.
+      var reference: [String: Double] = [:]
+      for (name, source) in Self.referenceFilters {
+        let s = StrategySource(id: name, path: "\(name).lua", source: source)
+        reference[name] = try medianNanosPerEval(
+          full, code: copies(s, CodeSet(strategies: [s], plugins: code.plugins)))
+      }
+      results.reference = reference
+      results.floor_ns_per_eval = reference["floor"]
       var costs: [StrategyCost] = []
       for s in code.strategies {
         costs.append(
@@ -351,10 +390,6 @@ public struct Benchmark {
       results.ingest = measureIngest()
     }
 
-    if wants("memory") {
-      progress("memory")
-      results.memory = try measureMemory(code)
-    }
     return results
   }
 
@@ -423,8 +458,13 @@ public struct Benchmark {
     ]
   }
 
+  /// Memory, measured first in a run (before the bench's own event arrays exist): one
+  /// engine's state built in place (the store with the warm-up market applied, one runtime
+  /// per worker with the strategies compiled and a view of every symbol), and the resident
+  /// set before and after.
   func measureMemory(_ code: CodeSet) throws(EngineError) -> [String: Double] {
-    let store = MarketStore(maxSymbols: 4096, maxCandles: options.candles)
+    let before = Self.residentMB()
+    let store = MarketStore(maxSymbols: max(4096, options.symbols), maxCandles: options.candles)
     let base = try StrategyRuntime(store: store, limits: SandboxLimits())
     let empty = Double(base.memoryInUse) / 1024
     try base.setPlugins(code.plugins)
@@ -432,18 +472,31 @@ public struct Benchmark {
     for s in code.strategies { compiled.append(try base.compile(s)) }
     base.install(compiled)
     let withStrategies = Double(base.memoryInUse) / 1024
-    // Views for every symbol of a full market.
-    let m = market(churn: 0.1, cycles: 0)
-    for e in m.warmup { _ = store.apply(e) }
-    for s in 0..<Int32(store.symbolCount) { base.prepareView(s) }
+    // The warm-up market, applied as it is generated.
+    var rng = SplitMix64(seed: 7)
+    _ = warmup((0..<options.symbols).map { "S\($0)USDT" }, &rng) { _ = store.apply($0) }
+    var runtimes = [base]
+    for _ in 1..<max(1, options.workers) {
+      let r = try StrategyRuntime(store: store, limits: SandboxLimits())
+      try r.setPlugins(code.plugins)
+      r.install(try code.strategies.map { s throws(EngineError) in try r.compile(s) })
+      runtimes.append(r)
+    }
+    for r in runtimes {
+      for s in 0..<Int32(store.symbolCount) { r.prepareView(s) }
+    }
     let withViews = Double(base.memoryInUse) / 1024
+    let after = Self.residentMB()
     return [
       "flag_bytes_4096": Double(UpdateBitSet(capacity: 4096).flagBytes),
       "lua_state_kb_per_worker": withStrategies,
       "lua_state_empty_kb": empty,
       "lua_state_kb_per_strategy": (withStrategies - empty) / Double(max(1, code.strategies.count)),
       "lua_views_kb_per_symbol": (withViews - withStrategies) / Double(max(1, store.symbolCount)),
-      "rss_mb": Self.residentMB(),
+      "lua_state_kb_per_worker_with_views": withViews,
+      "rss_mb": after,
+      "engine_rss_mb": after - before,
+      "workers": Double(runtimes.count),
     ]
   }
 

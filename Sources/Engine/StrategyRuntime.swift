@@ -54,6 +54,9 @@ final class StrategyRuntime {
   private var validatorRef: Int32 = 0
   /// The symbol the kline views read: the one last prepared (see ``prepareView(_:)``).
   let current: UnsafeMutablePointer<Int32>
+  /// Per interval, the current symbol's candles as the C metamethods read them (rewritten by
+  /// ``prepareView(_:)`` for every symbol).
+  let windows: UnsafeMutablePointer<clua_SeriesWindow>
   /// The shared `s.klines` object, and the table of its series views by interval name.
   private var klinesRef: Int32 = LUA_NOREF
   private var seriesByNameRef: Int32 = LUA_NOREF
@@ -68,6 +71,8 @@ final class StrategyRuntime {
     views.initialize(repeating: ViewSlot(), count: viewCapacity)
     current = .allocate(capacity: 1)
     current.initialize(to: 0)
+    windows = .allocate(capacity: MarketStore.maxIntervals)
+    windows.initialize(repeating: clua_SeriesWindow(), count: MarketStore.maxIntervals)
     do {
       state = try SandboxedState(memoryLimit: limits.memoryBytes)
       state.instructionBudget = budget
@@ -193,6 +198,7 @@ final class StrategyRuntime {
   func prepareView(_ symbol: Int32) -> Int32 {
     current.pointee = symbol
     if builtIntervals < store.intervalCount { buildSeriesViews() }
+    for iv in 0..<builtIntervals { setWindow(iv, symbol: symbol) }
     let slot = views + Int(symbol)
     if slot.pointee.proxyRef == LUA_NOREF { createView(symbol) }
     let version = store.version(symbol)
@@ -324,6 +330,23 @@ final class StrategyRuntime {
     }
   }
 
+  /// Points interval `iv`'s window at `symbol`'s candles.
+  @inline(__always)
+  private func setWindow(_ iv: Int, symbol: Int32) {
+    let w = windows + iv
+    guard let series = store.series(symbol, interval: iv) else {
+      w.pointee.count = 0
+      return
+    }
+    w.pointee.count = lua_Integer(series.count)
+    w.pointee.columns.0 = series.values(.time)
+    w.pointee.columns.1 = series.values(.open)
+    w.pointee.columns.2 = series.values(.high)
+    w.pointee.columns.3 = series.values(.low)
+    w.pointee.columns.4 = series.values(.close)
+    w.pointee.columns.5 = series.values(.volume)
+  }
+
   /// Creates the shared series views of intervals the store has learnt since the last call,
   /// and lists them by name for `s.klines`.
   private func buildSeriesViews() {
@@ -337,22 +360,8 @@ final class StrategyRuntime {
     }
   }
 
-  /// Payload of a series or column userdata.
-  struct ViewPayload {
-    /// The store's slot of symbol 0 in this view's interval (stable address): the slot of
-    /// the symbol being evaluated is `base + current`, read directly by the hot `__index`.
-    var base: UnsafeMutablePointer<KlineSeries?>
-    var current: UnsafeMutablePointer<Int32>
-    var interval: Int32
-    var column: Int32
-
-    /// The symbol the view reads now.
-    @inline(__always) var symbol: Int32 { current.pointee }
-    /// The store's slot for the symbol's series in this interval.
-    @inline(__always) var slot: UnsafeMutablePointer<KlineSeries?> {
-      base + Int(current.pointee)
-    }
-  }
+  /// Payload of a series or column userdata (a C struct: the C metamethods read it too).
+  typealias ViewPayload = clua_ViewPayload
 
   private static let columnNames: [(String, KlineSeries.Column)] = [
     ("open", .open), ("high", .high), ("low", .low), ("close", .close), ("volume", .volume),
@@ -366,8 +375,11 @@ final class StrategyRuntime {
     let lua = state.lua
     let base = store.seriesSlot(0, interval: interval)
     let series = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
+    let window = UnsafePointer(windows + interval)
     series?.storeBytes(
-      of: ViewPayload(base: base, current: current, interval: Int32(interval), column: -1),
+      of: ViewPayload(
+        window: window, base: UnsafeMutableRawPointer(base), current: UnsafePointer(current),
+        interval: Int32(interval), column: -1),
       as: ViewPayload.self)
     lua_createtable(L, 0, 4)  // the metatable
     lua_createtable(L, 0, Int32(Self.columnNames.count))  // its __index: the columns
@@ -375,16 +387,15 @@ final class StrategyRuntime {
       let ud = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
       ud?.storeBytes(
         of: ViewPayload(
-          base: base, current: current, interval: Int32(interval),
-          column: Int32(column.rawValue)),
+          window: window, base: UnsafeMutableRawPointer(base), current: UnsafePointer(current),
+          interval: Int32(interval), column: Int32(column.rawValue)),
         as: ViewPayload.self)
       lua.push(ref: columnMetaRef)
       lua_setmetatable(L, -2)
       lua_setfield(L, -2, name)
     }
     lua_setfield(L, -2, "__index")
-    lua_pushlightuserdata(L, Unmanaged.passUnretained(store).toOpaque())
-    lua.push(Self.seriesLength, upvalues: 1)
+    lua_pushcclosure(L, clua_serieslength, 0)
     lua_setfield(L, -2, "__len")
     lua_pushstring(L, "kline series")
     lua.push(Self.readOnlyError, upvalues: 1)
@@ -421,11 +432,9 @@ final class StrategyRuntime {
 
     // The metatable of every column view (`k.close`): `k.close[i]` reads the store.
     lua_createtable(L, 0, 4)
-    lua_pushlightuserdata(L, storePointer)
-    lua.push(Self.columnIndex, upvalues: 1)
+    lua_pushcclosure(L, clua_columnindex, 0)
     lua_setfield(L, -2, "__index")
-    lua_pushlightuserdata(L, storePointer)
-    lua.push(Self.seriesLength, upvalues: 1)
+    lua_pushcclosure(L, clua_serieslength, 0)
     lua_setfield(L, -2, "__len")
     lua_pushstring(L, "kline column")
     lua.push(Self.readOnlyError, upvalues: 1)
@@ -495,6 +504,7 @@ final class StrategyRuntime {
     for p in scratch { p.deallocate() }
     views.deallocate()
     current.deallocate()
+    windows.deallocate()
   }
 
   /// Checks the table a strategy returned; returns filter, min_candles, description,
@@ -539,7 +549,7 @@ final class StrategyRuntime {
     lua_pushvalue(L, 2)
     guard lua_rawget(L, clua_upvalueindex(2)) == LUA_TUSERDATA,
       let raw = lua_touserdata(L, -1),
-      (raw.assumingMemoryBound(to: ViewPayload.self).pointee.slot.pointee?.count ?? 0) > 0
+      raw.assumingMemoryBound(to: ViewPayload.self).pointee.window.pointee.count > 0
     else {
       lua_pushnil(L)
       return 1
@@ -547,35 +557,22 @@ final class StrategyRuntime {
     return 1
   }
 
-  static let seriesLength: clua_SwiftFunction = { L in
-    guard let raw = lua_touserdata(L, 1) else { return 0 }
-    let count = raw.assumingMemoryBound(to: ViewPayload.self).pointee.slot.pointee?.count ?? 0
-    lua_pushinteger(L, lua_Integer(count))
-    return 1
-  }
-
-  /// `k.close[i]`: the hottest metamethod (strategies loop over candles with it).
-  static let columnIndex: clua_SwiftFunction = { L in
-    var isInteger: Int32 = 0
-    let i = Int(lua_tointegerx(L, 2, &isInteger))
-    guard isInteger != 0, let raw = lua_touserdata(L, 1) else {
-      lua_pushnil(L)
-      return 1
-    }
-    let payload = raw.assumingMemoryBound(to: ViewPayload.self)
-    guard let series = payload.pointee.slot.pointee, i >= 1, i <= series.count,
-      let column = KlineSeries.Column(rawValue: Int(payload.pointee.column))
-    else {
-      lua_pushnil(L)
-      return 1
-    }
-    lua_pushnumber(L, series.values(column)[i - 1])
-    return 1
-  }
-
+  /// `__newindex` of every view: an error at the strategy's line (`file:line: attempt to
+  /// modify a read-only kline series`).
   static let readOnlyError: clua_SwiftFunction = { L in
     let name = lua_tolstring(L, clua_upvalueindex(2), nil).map { String(cString: $0) } ?? "view"
+    luaL_where(L, 1)
     lua_pushstring(L, "attempt to modify a read-only \(name)")
+    lua_concat(L, 2)
     return -1
+  }
+}
+
+extension clua_ViewPayload {
+  /// The symbol the view reads now.
+  @inline(__always) var symbol: Int32 { current.pointee }
+  /// The store's slot for the current symbol's series in this view's interval.
+  @inline(__always) var slot: UnsafeMutablePointer<KlineSeries?> {
+    base.assumingMemoryBound(to: KlineSeries?.self) + Int(current.pointee)
   }
 }

@@ -89,9 +89,14 @@ struct BenchCommand: ParsableCommand {
     var out = "engine bench: \(r.symbols) symbols, \(r.cycles) cycles per run\n"
     if let costs = r.strategies {
       out +=
-        "\nper strategy (1 worker, 3 copies, every symbol changing every cycle; end to end):\n"
+        "\nper strategy (CPU ns per evaluation; 1 worker, 3 copies, every symbol changing every cycle; end to end; [built-in references]):\n"
+      let ref = r.reference ?? [:]
       let rows =
-        [("floor (return false)", r.floor_ns_per_eval ?? 0)] + costs.map { ($0.id, $0.ns_per_eval) }
+        [
+          ("[floor: return false]", ref["floor"] ?? 0),
+          ("[ticker: 2 ticker fields]", ref["ticker"] ?? 0),
+          ("[rsi: ta.rsi(k.close, 14)]", ref["rsi"] ?? 0),
+        ] + costs.map { ($0.id, $0.ns_per_eval) }
       for (id, ns) in rows {
         out += "  \(id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(ns)) ns/eval\n"
       }
@@ -124,7 +129,7 @@ struct BenchCommand: ParsableCommand {
     }
     if let m = r.memory {
       out +=
-        "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); RSS \(f(m["rss_mb"] ?? 0)) MB\n"
+        "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); one engine (store with the warm-up market, \(Int(m["workers"] ?? 0)) workers) \(f(m["engine_rss_mb"] ?? 0)) MB resident, process \(f(m["rss_mb"] ?? 0)) MB\n"
     }
     if let b = r.result_bytes {
       out +=

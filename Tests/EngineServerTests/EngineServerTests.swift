@@ -106,9 +106,11 @@ struct EngineServerTests {
     #expect(secondDrops > firstDrops)
     #expect(sink.stats.delivered == 0)
     #expect(sink.stats.queueDepth <= 3)
-    // The sink's write never waited for the network.
+    // The sink's write never waited for the network: one that did would take the 300 ms
+    // connect timeout. (The bound leaves room for a busy 2-core machine's scheduling delays;
+    // it is a structural check, not a speed claim.)
     let worst = try #require(timing.withLock { $0 }).worstNanos.load(ordering: .relaxed)
-    #expect(worst < 50_000_000)
+    #expect(worst < 250_000_000)
     // Cycle numbers have no gaps while the receiver is down.
     #expect(run.missingCycles().isEmpty)
     // Metrics show the drops.
