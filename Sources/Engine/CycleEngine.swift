@@ -180,6 +180,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       shutDownWorkers()
     }
     var openCycle: Int64?
+    var openLast = Int64.max
     var lastClosed = Int64.min
     var openedAt = 0.0
     let cycleMs = Int64(settings.cycleMs)
@@ -215,11 +216,15 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
             var j = i
             store.phase.withWritePhase {
               while j < events.count {
-                let c = Self.floorDiv(events[j].eventTime, cycleMs)
-                if let open = openCycle {
-                  if c > open { break }
+                // In the open cycle while the event time is at most the cycle's last
+                // millisecond (a compare, not a division per event).
+                let time = events[j].eventTime
+                if openCycle != nil {
+                  if time > openLast { break }
                 } else {
-                  openCycle = max(c, lastClosed &+ 1)
+                  let open = max(Self.floorDiv(time, cycleMs), lastClosed &+ 1)
+                  openCycle = open
+                  openLast = Self.lastMillisecond(of: open, cycleMs: cycleMs)
                   openedAt = MonotonicClock.seconds()
                 }
                 apply(events[j])
@@ -612,6 +617,12 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
 
   /// Lua memory of one worker state, in bytes (sampled at the last command).
   public private(set) var luaMemoryPerWorker = 0
+
+  /// The last event time (ms) of cycle `cycle`, saturating at `Int64.max`.
+  static func lastMillisecond(of cycle: Int64, cycleMs: Int64) -> Int64 {
+    let last = Int128(cycle) * Int128(cycleMs) + Int128(cycleMs - 1)
+    return Int64(clamping: last)
+  }
 
   static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
