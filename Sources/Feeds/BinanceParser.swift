@@ -38,11 +38,28 @@ public struct BinanceParser: Sendable {
   public init() {}
 
   public func parse(_ bytes: UnsafeRawBufferPointer) -> BinanceParseResult {
+    var events: [MarketEvent] = []
+    var result = parse(bytes, appendingTo: &events)
+    result.events = events
+    return result
+  }
+
+  /// Like `parse(_:)`, but appends the events to `events` (the returned result's `events` is
+  /// empty). The feeds' path: events go straight into the batch, with no array per message
+  /// and no second copy of every event (an event holds Strings, so each copy is a call).
+  func parse(_ bytes: UnsafeRawBufferPointer, appendingTo events: inout [MarketEvent])
+    -> BinanceParseResult
+  {
     guard let base = bytes.baseAddress, bytes.count > 0 else { return BinanceParseResult() }
     var run = Run(p: base, n: bytes.count)
+    let mark = events.count
+    // Lend the caller's array to the run (a swap moves the buffer: no copy).
+    swap(&run.events, &events)
+    defer { swap(&run.events, &events) }
     do {
       try run.message()
     } catch {
+      run.events.removeSubrange(mark...)
       return BinanceParseResult(skipped: 1, firstError: "invalid JSON at byte \(error.offset)")
     }
     if run.notContainer {
@@ -50,7 +67,7 @@ public struct BinanceParser: Sendable {
         skipped: 1, firstError: "top-level value is not an object or array")
     }
     return BinanceParseResult(
-      events: run.events, skipped: run.skipped, unknown: run.unknown, firstError: run.firstError)
+      skipped: run.skipped, unknown: run.unknown, firstError: run.firstError)
   }
 
   public func parse(_ line: String) -> BinanceParseResult {
@@ -60,6 +77,12 @@ public struct BinanceParser: Sendable {
 }
 
 // MARK: - Implementation
+
+/// 10^0 ... 10^22, the powers of ten that are exact in a Double (see `decimalValue`).
+private let powersOfTen: [Double] = [
+  1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+  1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+]
 
 extension BinanceParser {
   /// Containers nested deeper than this are rejected (JSONSerialization uses the same limit).
@@ -86,6 +109,13 @@ extension BinanceParser {
     /// The raw string content, for the error message of a `notDecimal` field.
     var start = 0
     var end = 0
+
+    /// Whether `numProblem` finds nothing: `.ok`, or `.absent` when not `required`. These
+    /// `fine` tests let an event skip the chain of problem checks (a call per field) unless
+    /// it has a problem.
+    @inline(__always) func fine(required: Bool = false) -> Bool {
+      state == .ok || (!required && state == .absent)
+    }
   }
 
   fileprivate struct IntField {
@@ -96,6 +126,9 @@ extension BinanceParser {
   fileprivate struct StrField {
     var state = State.absent
     var span = Span(start: 0, end: 0, escaped: false)
+
+    /// Whether `strProblem` finds nothing.
+    var fine: Bool { state == .ok && span.end > span.start }
   }
 
   fileprivate struct BoolField {
@@ -109,6 +142,14 @@ extension BinanceParser {
     var o = NumField(), c = NumField(), h = NumField(), l = NumField(), v = NumField()
     var q = NumField(), takerBase = NumField(), takerQuote = NumField(), ignored = NumField()
     var x = BoolField()
+
+    /// Whether `klineProblem` finds nothing.
+    var fine: Bool {
+      t.state == .ok && i.fine && o.fine(required: true) && c.fine(required: true)
+        && h.fine(required: true) && l.fine(required: true) && v.fine(required: true)
+        && q.fine() && takerBase.fine() && takerQuote.fine() && ignored.fine()
+        && x.state != .wrongType
+    }
   }
 
   fileprivate struct EventFields {
@@ -120,6 +161,15 @@ extension BinanceParser {
     var h = NumField(), l = NumField(), v = NumField(), q = NumField()
     var kState = State.absent
     var k = KlineFields()
+
+    /// Whether `tickerProblem` finds nothing.
+    func tickerFine(mini: Bool) -> Bool {
+      eventTime.state == .ok && s.fine && c.fine(required: true)
+        && (mini
+          || (p.fine() && changePct.fine() && w.fine() && lastQty.fine() && b.fine()
+            && bidQty.fine() && a.fine() && askQty.fine()))
+        && o.fine() && h.fine() && l.fine() && v.fine() && q.fine()
+    }
   }
 
   /// Key codes: a one-byte key is its own code; these two never collide with a one-byte key.
@@ -228,13 +278,7 @@ extension BinanceParser {
         i += 1
       } else {
         while true {
-          guard cur() == 0x22 else { throw fail() }
-          let key = try string()
-          ws()
-          guard cur() == 0x3A else { throw fail() }
-          i += 1
-          ws()
-          switch keyCode(key) {
+          switch try key() {
           case 0x65: f.e = try strField(depth: depth)  // e
           case 0x45: f.eventTime = try intField(depth: depth)  // E
           case 0x73: f.s = try strField(depth: depth)  // s
@@ -294,7 +338,7 @@ extension BinanceParser {
         if f.e.state == .absent { return }  // the envelope: keep what "data" produced
         rollback(to: mark)
       }
-      finish(f)
+      finish(&f)
     }
 
     mutating func rollback(to mark: (Int, Int, Int, Bool)) {
@@ -314,13 +358,7 @@ extension BinanceParser {
         return
       }
       while true {
-        guard cur() == 0x22 else { throw fail() }
-        let key = try string()
-        ws()
-        guard cur() == 0x3A else { throw fail() }
-        i += 1
-        ws()
-        switch keyCode(key) {
+        switch try key() {
         case 0x74: k.t = try intField(depth: depth)  // t
         case 0x69: k.i = try strField(depth: depth)  // i
         case 0x6F: k.o = try numField(depth: depth)  // o
@@ -354,6 +392,29 @@ extension BinanceParser {
           throw fail()
         }
       }
+    }
+
+    /// A member's key and the `:` after it, at `"`: the key's code (see `keyCode`); then skips
+    /// the whitespace before the value.
+    ///
+    /// Binance keys are one plain byte, `"e":`, which the first test takes in one go (4 bytes,
+    /// no call to `string()`).
+    @inline(__always) mutating func key() throws(SyntaxError) -> UInt8 {
+      guard cur() == BinanceParser.quote else { throw fail() }
+      if i &+ 3 < n && at(i &+ 2) == BinanceParser.quote && at(i &+ 3) == 0x3A {
+        let c = at(i &+ 1)
+        if c &- 0x20 < 0x60 && c != BinanceParser.quote && c != 0x5C {
+          i &+= 4
+          ws()
+          return c
+        }
+      }
+      let key = try string()
+      ws()
+      guard cur() == 0x3A else { throw fail() }
+      i += 1
+      ws()
+      return keyCode(key)
     }
 
     func keyCode(_ key: Span) -> UInt8 {
@@ -398,6 +459,13 @@ extension BinanceParser {
     mutating func numField(depth: Int) throws(SyntaxError) -> NumField {
       let c = cur()
       if c == 0x22 {
+        // Fast path, the usual field: `"` plain decimal `"`, converted while it is scanned.
+        // Anything else (escapes, other text) takes the general path below from the start.
+        if let d = decimalPrefix(i &+ 1, n), d.end < n, at(d.end) == BinanceParser.quote {
+          let value = decimalValue(d.mant, d.digits, d.frac, d.neg, i &+ 1, d.end)
+          i = d.end &+ 1
+          return NumField(state: .ok, value: value)
+        }
         let s = try string()
         let d: Double?
         if !s.escaped {
@@ -519,22 +587,39 @@ extension BinanceParser {
     // MARK: Strings
 
     /// Scans a string at `"`; returns the raw content span.
+    ///
+    /// Fast because it looks at 8 bytes per step (see `specialBytes`) and keeps the position in
+    /// a local (a `mutating` loop on `i` stores it to memory on every byte).
     mutating func string() throws(SyntaxError) -> Span {
-      i += 1
-      let start = i
+      let start = i + 1
+      var j = start
       var escaped = false
-      while i < n {
-        let c = at(i)
-        // One test for the common case: printable ASCII other than `"` and `\`.
-        if c &- 0x20 < 0x60 && c != 0x22 && c != 0x5C {
-          i += 1
+      while true {
+        // Skip plain bytes (printable ASCII other than `"` and `\`) 8 at a time.
+        while j &+ 8 <= n {
+          let special = Run.specialBytes(p.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+          if special != 0 {
+            j &+= special.trailingZeroBitCount &>> 3
+            break
+          }
+          j &+= 8
+        }
+        guard j < n else {
+          i = n
+          throw fail()
+        }
+        let c = at(j)
+        if c == BinanceParser.quote {
+          i = j &+ 1
+          return Span(start: start, end: j, escaped: escaped)
+        }
+        // One test for the common case: printable ASCII other than `"` and `\` (in the last
+        // 7 bytes of the input, which the 8-byte steps leave to this loop).
+        if c &- 0x20 < 0x60 && c != 0x5C {
+          j &+= 1
           continue
         }
-        if c == 0x22 {
-          let span = Span(start: start, end: i, escaped: escaped)
-          i += 1
-          return span
-        }
+        i = j
         if c == 0x5C {
           escaped = true
           try escape()
@@ -543,8 +628,26 @@ extension BinanceParser {
         } else {
           try utf8(c)
         }
+        j = i
       }
-      throw fail()
+    }
+
+    /// A mask with the high bit set in the first byte of the 8 at `word` (as loaded from memory)
+    /// that is not plain in a string: `"`, `\`, a control byte (< 0x20) or a non-ASCII byte
+    /// (≥ 0x80); zero when all 8 are plain. Bits above the first flagged byte may be spurious
+    /// (borrows of the subtractions), so callers use only the lowest one.
+    @inline(__always) static func specialBytes(_ word: UInt64) -> UInt64 {
+      let w = UInt64(littleEndian: word)
+      let ones: UInt64 = 0x0101_0101_0101_0101
+      let high: UInt64 = 0x8080_8080_8080_8080
+      // The classic "has a zero byte" test: (x - 0x01…) & ~x & 0x80… flags exactly the
+      // lowest zero byte. A byte below 0x20: w - 0x20…; `"` or `\`: zero after an xor.
+      let control = (w &- ones &* 0x20) & ~w
+      let q = w ^ (ones &* 0x22)
+      let quote = (q &- ones) & ~q
+      let b = w ^ (ones &* 0x5C)
+      let backslash = (b &- ones) & ~b
+      return (control | quote | backslash | w) & high
     }
 
     func hex4(_ j: Int) -> Int? {
@@ -658,33 +761,119 @@ extension BinanceParser {
     /// Scans a JSON number (RFC 8259 grammar) at `-` or a digit.
     mutating func number() throws(SyntaxError) -> (start: Int, end: Int, kind: NumKind) {
       let start = i
-      if cur() == 0x2D { i += 1 }
-      let c = cur()
+      var j = i
+      if at(j) == 0x2D { j &+= 1 }
+      // `fail()` reports `i`: every throw below sets it to where the byte scan would stop.
+      let c = j < n ? at(j) : 0
       if c == 0x30 {
-        i += 1
+        j &+= 1
       } else if c >= 0x31 && c <= 0x39 {
-        i += 1
-        while Run.isDigit(cur()) { i += 1 }
+        j = skipDigits(j &+ 1)
       } else {
+        i = j
         throw fail()
       }
       var kind = NumKind.integer
-      if cur() == 0x2E {
-        i += 1
-        guard Run.isDigit(cur()) else { throw fail() }
-        while Run.isDigit(cur()) { i += 1 }
+      if j < n && at(j) == 0x2E {
+        let fracStart = j &+ 1
+        j = skipDigits(fracStart)
+        if j == fracStart {
+          i = j
+          throw fail()
+        }
         kind = .fraction
       }
-      let e = cur()
-      if e == 0x65 || e == 0x45 {
-        i += 1
-        let sign = cur()
-        if sign == 0x2B || sign == 0x2D { i += 1 }
-        guard Run.isDigit(cur()) else { throw fail() }
-        while Run.isDigit(cur()) { i += 1 }
+      if j < n && (at(j) == 0x65 || at(j) == 0x45) {
+        j &+= 1
+        if j < n && (at(j) == 0x2B || at(j) == 0x2D) { j &+= 1 }
+        let expStart = j
+        j = skipDigits(expStart)
+        if j == expStart {
+          i = j
+          throw fail()
+        }
         kind = .exponent
       }
-      return (start, i, kind)
+      i = j
+      return (start, j, kind)
+    }
+
+    /// The end of the run of ASCII digits at `j` (8 bytes per step, see `digitCount`).
+    @inline(__always) func skipDigits(_ j: Int) -> Int {
+      var j = j
+      while j &+ 8 <= n {
+        let k = digitCount(j)
+        j &+= k
+        if k < 8 { return j }
+      }
+      while j < n && Run.isDigit(at(j)) { j &+= 1 }
+      return j
+    }
+
+    /// How many of the 8 bytes at `j` (`j + 8 <= n`) are ASCII digits before the first
+    /// non-digit: 0...8. One SWAR test instead of 8 compares and branches.
+    @inline(__always) func digitCount(_ j: Int) -> Int {
+      Run.digitCount(ofDigitBytes: Run.digitBytes(j, p))
+    }
+
+    /// The 8 bytes at `j` xor `0x30` each, byte 0 lowest: a digit byte becomes its value 0...9.
+    @inline(__always) static func digitBytes(_ j: Int, _ p: UnsafeRawPointer) -> UInt64 {
+      UInt64(littleEndian: p.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+        ^ 0x3030_3030_3030_3030
+    }
+
+    /// Leading digits of `x` (from `digitBytes`): a byte is a digit iff its high nibble is 0
+    /// and adding 6 leaves it below 0x10. A carry out of a non-digit byte can only disturb the
+    /// bytes above it, so the lowest flagged byte is exact.
+    @inline(__always) static func digitCount(ofDigitBytes x: UInt64) -> Int {
+      let nonDigit = (x | (x &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0
+      return nonDigit.trailingZeroBitCount &>> 3  // 8 when all are digits (64 >> 3)
+    }
+
+    /// Accumulates the digit run at `j` (stopping before `b`) into `mant` (`mant * 10 + d` per
+    /// digit, wrapping) and `digits` (significant digits: from the first non-zero one) exactly
+    /// like a digit-by-digit loop, but up to 8 digits per step: the digits are shifted to the
+    /// top of a word and combined by three multiplications (Lemire's "eight digits" trick).
+    @inline(__always) func accumulateDigits(
+      _ j: inout Int, _ b: Int, _ mant: inout UInt64, _ digits: inout Int
+    ) {
+      while j &+ 8 <= n {
+        let x = Run.digitBytes(j, p)
+        let k = Swift.min(Run.digitCount(ofDigitBytes: x), b &- j)
+        guard k > 0 else { return }
+        // The k digits in the top k bytes, zero bytes below: leading zero digits.
+        let top = x &<< UInt64(truncatingIfNeeded: (8 &- k) &* 8)
+        var v = top &* 10 &+ (top &>> 8)
+        v =
+          ((v & 0x0000_00FF_0000_00FF) &* 0x000F_4240_0000_0064
+            &+ ((v &>> 16) & 0x0000_00FF_0000_00FF) &* 0x0000_2710_0000_0001) &>> 32
+        // Significant digits: all k once `mant` is non-zero, else those from the first
+        // non-zero byte of `top` (8 minus its trailing zero bytes; 0 when all are zero).
+        digits &+= mant != 0 ? k : 8 &- (top.trailingZeroBitCount &>> 3)
+        mant = mant &* Run.pow10Int(k) &+ v
+        j &+= k
+        if k < 8 { return }
+      }
+      while j < b {
+        let d = at(j) &- 0x30
+        if d > 9 { return }
+        if mant != 0 || d != 0 { digits &+= 1 }
+        mant = mant &* 10 &+ UInt64(d)
+        j &+= 1
+      }
+    }
+
+    @inline(__always) static func pow10Int(_ k: Int) -> UInt64 {
+      switch k {
+      case 1: 10
+      case 2: 100
+      case 3: 1000
+      case 4: 10000
+      case 5: 100_000
+      case 6: 1_000_000
+      case 7: 10_000_000
+      default: 100_000_000
+      }
     }
 
     /// An integer token (`-?digits`) as Int64, nil on overflow.
@@ -693,6 +882,12 @@ extension BinanceParser {
       let neg = at(j) == 0x2D
       if neg { j += 1 }
       var mag: UInt64 = 0
+      if b &- j <= 18 {
+        // Cannot overflow (< 10^18): the 8-digits-per-step loop.
+        var digits = 0
+        accumulateDigits(&j, b, &mag, &digits)
+        return neg ? Int64(truncatingIfNeeded: 0 &- mag) : Int64(truncatingIfNeeded: mag)
+      }
       while j < b {
         let (m, o1) = mag.multipliedReportingOverflow(by: 10)
         let (s, o2) = m.addingReportingOverflow(UInt64(at(j) &- 0x30))
@@ -706,39 +901,48 @@ extension BinanceParser {
       return mag <= UInt64(Int64.max) ? Int64(mag) : nil
     }
 
+    /// A plain decimal (`-?[0-9]+(\.[0-9]+)?`) at `a`, read up to its first other byte (at most
+    /// to `b`): the digits as an integer (`mant`, exact when `digits <= 19`), the number of
+    /// significant digits, of fraction digits, the sign, and where it ends. Nil when it does
+    /// not start with one.
+    @inline(__always)
+    func decimalPrefix(_ a: Int, _ b: Int) -> (
+      mant: UInt64, digits: Int, frac: Int, neg: Bool, end: Int
+    )? {
+      var j = a
+      let neg = j < b && at(j) == 0x2D
+      if neg { j &+= 1 }
+      var mant: UInt64 = 0
+      var digits = 0
+      let intStart = j
+      accumulateDigits(&j, b, &mant, &digits)
+      if j == intStart { return nil }
+      var frac = 0
+      if j < b && at(j) == 0x2E {
+        j &+= 1
+        let fracStart = j
+        accumulateDigits(&j, b, &mant, &digits)
+        if j == fracStart { return nil }
+        frac = j &- fracStart
+      }
+      return (mant, digits, frac, neg, j)
+    }
+
     /// The value of a plain decimal (`-?[0-9]+(\.[0-9]+)?`) in `[a, b)`, nil if it is not one.
     /// Equal to `Double(String)` of the same text: exact mantissa ≤ 2^53 divided by an exact
     /// power of ten (≤ 10^22) is correctly rounded; everything else goes to `Double(String)`.
     func decimal(_ a: Int, _ b: Int) -> Double? {
-      var j = a
-      let neg = j < b && at(j) == 0x2D
-      if neg { j += 1 }
-      var mant: UInt64 = 0
-      var digits = 0  // significant digits in `mant` (from the first non-zero)
-      let intStart = j
-      while j < b {
-        let d = at(j) &- 0x30
-        if d > 9 { break }
-        if mant != 0 || d != 0 { digits += 1 }
-        mant = mant &* 10 &+ UInt64(d)
-        j += 1
-      }
-      if j == intStart { return nil }
-      var frac = 0
-      if j < b && at(j) == 0x2E {
-        j += 1
-        let fracStart = j
-        while j < b {
-          let d = at(j) &- 0x30
-          if d > 9 { break }
-          if mant != 0 || d != 0 { digits += 1 }
-          mant = mant &* 10 &+ UInt64(d)
-          j += 1
-        }
-        if j == fracStart { return nil }
-        frac = j - fracStart
-      }
-      if j != b { return nil }
+      guard let d = decimalPrefix(a, b), d.end == b else { return nil }
+      return decimalValue(d.mant, d.digits, d.frac, d.neg, a, b)
+    }
+
+    /// The value of the plain decimal in `[a, b)` whose parts `decimalPrefix` returned.
+    @inline(__always)
+    func decimalValue(
+      _ mant: UInt64, _ digits: Int, _ frac: Int, _ neg: Bool, _ a: Int, _ b: Int
+    ) -> Double {
+      var mant = mant
+      var frac = frac
       if digits <= 19 {
         if mant > 1 << 53 || frac > 22 {
           while frac > 0 && mant % 10 == 0 {
@@ -754,32 +958,11 @@ extension BinanceParser {
       return slowDouble(a, b)
     }
 
+    /// 10^k for k in 0...22 (all exact in a Double), loaded from a table: the number of
+    /// fraction digits varies from field to field, so a `switch` here (a jump table) was a
+    /// mispredicted indirect branch per number.
     @inline(__always) static func pow10(_ k: Int) -> Double {
-      switch k {
-      case 0: 1e0
-      case 1: 1e1
-      case 2: 1e2
-      case 3: 1e3
-      case 4: 1e4
-      case 5: 1e5
-      case 6: 1e6
-      case 7: 1e7
-      case 8: 1e8
-      case 9: 1e9
-      case 10: 1e10
-      case 11: 1e11
-      case 12: 1e12
-      case 13: 1e13
-      case 14: 1e14
-      case 15: 1e15
-      case 16: 1e16
-      case 17: 1e17
-      case 18: 1e18
-      case 19: 1e19
-      case 20: 1e20
-      case 21: 1e21
-      default: 1e22
-      }
+      powersOfTen[k]
     }
 
     func slowDouble(_ a: Int, _ b: Int) -> Double {
@@ -788,7 +971,10 @@ extension BinanceParser {
 
     // MARK: Building events
 
-    mutating func finish(_ f: EventFields) {
+    /// Checks the fields of an event object and appends its event (or counts the problem).
+    /// `inout` (here and in `ticker` and `kline`) only to pass the ~900 bytes of fields by
+    /// address: passed as a value (even `borrowing`), they were copied (`memcpy`) per event.
+    mutating func finish(_ f: inout EventFields) {
       guard f.e.state == .ok else {
         unknown += 1
         return
@@ -802,9 +988,9 @@ extension BinanceParser {
         type = eventType(e.start, e.end - e.start)
       }
       switch type.utf8CodeUnitCount {
-      case 10: ticker(f, mini: false, type)
-      case 14: ticker(f, mini: true, type)
-      case 5: kline(f, type)
+      case 10: ticker(&f, mini: false, type)
+      case 14: ticker(&f, mini: true, type)
+      case 5: kline(&f, type)
       default: unknown += 1
       }
     }
@@ -849,26 +1035,10 @@ extension BinanceParser {
       }
     }
 
-    mutating func ticker(_ f: EventFields, mini: Bool, _ type: StaticString) {
-      var m = intProblem(f.eventTime, "E")
-      m = m ?? strProblem(f.s, "s")
-      m = m ?? numProblem(f.c, "c", required: true)
-      if !mini {
-        m = m ?? numProblem(f.p, "p")
-        m = m ?? numProblem(f.changePct, "P")
-        m = m ?? numProblem(f.w, "w")
-        m = m ?? numProblem(f.lastQty, "Q")
-        m = m ?? numProblem(f.b, "b")
-        m = m ?? numProblem(f.bidQty, "B")
-        m = m ?? numProblem(f.a, "a")
-        m = m ?? numProblem(f.askQty, "A")
+    mutating func ticker(_ f: inout EventFields, mini: Bool, _ type: StaticString) {
+      if !f.tickerFine(mini: mini), let m = tickerProblem(f, mini: mini) {
+        return reject(type, m)
       }
-      m = m ?? numProblem(f.o, "o")
-      m = m ?? numProblem(f.h, "h")
-      m = m ?? numProblem(f.l, "l")
-      m = m ?? numProblem(f.v, "v")
-      m = m ?? numProblem(f.q, "q")
-      if let m { return reject(type, m) }
       var t = TickerFields()
       t.price = f.c.value
       t.open = f.o.value
@@ -889,14 +1059,48 @@ extension BinanceParser {
             symbol: makeString(f.s.span), eventTime: f.eventTime.value, isMini: mini, fields: t)))
     }
 
-    mutating func kline(_ f: EventFields, _ type: StaticString) {
+    /// The first problem of a ticker event (nil: none).
+    func tickerProblem(_ f: EventFields, mini: Bool) -> String? {
+      var m = intProblem(f.eventTime, "E")
+      m = m ?? strProblem(f.s, "s")
+      m = m ?? numProblem(f.c, "c", required: true)
+      if !mini {
+        m = m ?? numProblem(f.p, "p")
+        m = m ?? numProblem(f.changePct, "P")
+        m = m ?? numProblem(f.w, "w")
+        m = m ?? numProblem(f.lastQty, "Q")
+        m = m ?? numProblem(f.b, "b")
+        m = m ?? numProblem(f.bidQty, "B")
+        m = m ?? numProblem(f.a, "a")
+        m = m ?? numProblem(f.askQty, "A")
+      }
+      m = m ?? numProblem(f.o, "o")
+      m = m ?? numProblem(f.h, "h")
+      m = m ?? numProblem(f.l, "l")
+      m = m ?? numProblem(f.v, "v")
+      m = m ?? numProblem(f.q, "q")
+      return m
+    }
+
+    mutating func kline(_ f: inout EventFields, _ type: StaticString) {
       if let m = intProblem(f.eventTime, "E") ?? strProblem(f.s, "s") { return reject(type, m) }
       switch f.kState {
       case .ok: break
       case .absent: return reject(type, "missing field \"k\"")
       default: return reject(type, "field \"k\" is not an object")
       }
-      let k = f.k
+      if !f.k.fine, let m = klineProblem(f.k) { return reject(type, m) }
+      events.append(
+        .kline(
+          KlineEvent(
+            symbol: makeString(f.s.span), eventTime: f.eventTime.value,
+            interval: makeString(f.k.i.span),
+            openTime: f.k.t.value, open: f.k.o.value, high: f.k.h.value, low: f.k.l.value,
+            close: f.k.c.value, volume: f.k.v.value, isClosed: f.k.x.value)))
+    }
+
+    /// The first problem of a kline's `k` object (nil: none).
+    func klineProblem(_ k: KlineFields) -> String? {
       var m = intProblem(k.t, "k.t")
       m = m ?? strProblem(k.i, "k.i")
       m = m ?? numProblem(k.o, "k.o", required: true)
@@ -909,14 +1113,7 @@ extension BinanceParser {
       m = m ?? numProblem(k.takerQuote, "k.Q")
       m = m ?? numProblem(k.ignored, "k.B")
       if m == nil && k.x.state == .wrongType { m = "field \"k.x\" is not a boolean" }
-      if let m { return reject(type, m) }
-      events.append(
-        .kline(
-          KlineEvent(
-            symbol: makeString(f.s.span), eventTime: f.eventTime.value,
-            interval: makeString(k.i.span),
-            openTime: k.t.value, open: k.o.value, high: k.h.value, low: k.l.value,
-            close: k.c.value, volume: k.v.value, isClosed: k.x.value)))
+      return m
     }
   }
 }

@@ -21,8 +21,7 @@ public struct MessageBatcher: Sendable {
     lineNumber += 1
     batch.lines += 1
     batch.bytes += bytes.count
-    let result = parser.parse(bytes)
-    batch.events.append(contentsOf: result.events)
+    let result = parser.parse(bytes, appendingTo: &batch.events)
     batch.skipped += result.skipped
     batch.unknown += result.unknown
     guard result.skipped > 0 else { return nil }
