@@ -223,7 +223,9 @@ final class StrategyRuntime {
   /// the filter and the view are pushed from the registry, the instruction budget and the
   /// memory cap are armed for the call only.
   @inline(__always)
-  func call(_ filterRef: Int32, proxy: Int32, path: @autoclosure () -> String) -> Outcome {
+  func call(
+    _ filterRef: Int32, proxy: Int32, wantsInfo: Bool = true, path: @autoclosure () -> String
+  ) -> Outcome {
     let L = self.L
     let status = clua_callfilter(L, filterRef, proxy, budget, 1)
     defer { lua_settop(L, 1) }
@@ -237,6 +239,8 @@ final class StrategyRuntime {
       return .failed(restorePaths(message, path()))
     }
     guard lua_toboolean(L, -2) != 0 else { return .noMatch }
+    // `info` only travels on an enter line: a symbol that already matched needs none.
+    guard wantsInfo else { return .match(nil) }
     switch lua_type(L, -1) {
     case LUA_TNUMBER:
       if lua_isinteger(L, -1) != 0 {
