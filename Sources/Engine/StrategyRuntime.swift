@@ -432,7 +432,6 @@ final class StrategyRuntime {
 
   private func setUpMetatables() throws(LuaError) {
     let lua = state.lua
-    let storePointer = Unmanaged.passUnretained(store).toOpaque()
 
     // The metatable of every column view (`k.close`): `k.close[i]` reads the store.
     lua_createtable(L, 0, 4)
