@@ -378,22 +378,19 @@ final class StrategyRuntime {
   private func pushSeriesView(interval: Int) {
     let lua = state.lua
     let base = store.seriesSlot(0, interval: interval)
-    let series = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
-    let window = UnsafePointer(windows + interval)
-    series?.storeBytes(
-      of: ViewPayload(
-        window: window, base: UnsafeMutableRawPointer(base), current: UnsafePointer(current),
-        interval: Int32(interval), column: -1),
-      as: ViewPayload.self)
+    // A view's payload: which interval's window (and store slots) it reads, which column.
+    func pushView(column: Int32) {
+      clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)?.storeBytes(
+        of: ViewPayload(
+          window: UnsafePointer(windows + interval), base: UnsafeMutableRawPointer(base),
+          current: UnsafePointer(current), interval: Int32(interval), column: column),
+        as: ViewPayload.self)
+    }
+    pushView(column: -1)
     lua_createtable(L, 0, 4)  // the metatable
     lua_createtable(L, 0, Int32(Self.columnNames.count))  // its __index: the columns
     for (name, column) in Self.columnNames {
-      let ud = clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)
-      ud?.storeBytes(
-        of: ViewPayload(
-          window: window, base: UnsafeMutableRawPointer(base), current: UnsafePointer(current),
-          interval: Int32(interval), column: Int32(column.rawValue)),
-        as: ViewPayload.self)
+      pushView(column: Int32(column.rawValue))
       lua.push(ref: columnMetaRef)
       lua_setmetatable(L, -2)
       lua_setfield(L, -2, name)
@@ -401,13 +398,19 @@ final class StrategyRuntime {
     lua_setfield(L, -2, "__index")
     lua_pushcclosure(L, clua_serieslength, 0)
     lua_setfield(L, -2, "__len")
-    lua_pushstring(L, "kline series")
-    lua.push(Self.readOnlyError, upvalues: 1)
+    protect(name: "kline series")
+    seriesMetas.append(lua_topointer(L, -1))
+    lua_setmetatable(L, -2)
+  }
+
+  /// Makes the metatable on top of the stack read-only for Lua: writes raise
+  /// `file:line: attempt to modify a read-only NAME`, `getmetatable` gives `false`.
+  private func protect(name: String) {
+    lua_pushstring(L, name)
+    state.lua.push(Self.readOnlyError, upvalues: 1)
     lua_setfield(L, -2, "__newindex")
     lua_pushboolean(L, 0)
     lua_setfield(L, -2, "__metatable")
-    seriesMetas.append(lua_topointer(L, -1))
-    lua_setmetatable(L, -2)
   }
 
   /// Creates the shared `s.klines` object: a userdata whose `__index` gives the series view
@@ -421,11 +424,7 @@ final class StrategyRuntime {
     lua.push(ref: seriesByNameRef)  // stack: klines, meta, byName
     lua.push(Self.klinesIndex, upvalues: 1)
     lua_setfield(L, -2, "__index")
-    lua_pushstring(L, "klines")
-    lua.push(Self.readOnlyError, upvalues: 1)
-    lua_setfield(L, -2, "__newindex")
-    lua_pushboolean(L, 0)
-    lua_setfield(L, -2, "__metatable")
+    protect(name: "klines")
     lua_setmetatable(L, -2)
     klinesRef = lua.ref()
   }
@@ -439,11 +438,7 @@ final class StrategyRuntime {
     lua_setfield(L, -2, "__index")
     lua_pushcclosure(L, clua_serieslength, 0)
     lua_setfield(L, -2, "__len")
-    lua_pushstring(L, "kline column")
-    lua.push(Self.readOnlyError, upvalues: 1)
-    lua_setfield(L, -2, "__newindex")
-    lua_pushboolean(L, 0)
-    lua_setfield(L, -2, "__metatable")
+    protect(name: "kline column")
     columnMeta = lua_topointer(L, -1)
     columnMetaRef = lua.ref()
 

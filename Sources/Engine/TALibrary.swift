@@ -261,11 +261,11 @@ enum TALibrary {
     // Which candles the state covers is told by the series' append count: no candle storage
     // is read on the O(1) path (the newest value comes from beside the series' pointer), so
     // a cycle over thousands of cold symbols costs no miss in their candles.
-    if let e = rt.smoothingStates[key], e.appends == appends, e.count == count {
+    var entry = rt.smoothingStates[key]
+    if let e = entry, e.appends == appends, e.count == count {
       // Same candles but the newest: O(1).
       return push(L, one(e.value(appending: newest)))
     }
-    var entry = rt.smoothingStates[key]
     if let e = entry, count >= 3, e.appends == appends - 1,
       e.count == count - 1
         || (e.count == count && count == limit && count >= 30 * max(1, n))
