@@ -33,6 +33,10 @@ public struct Benchmark {
   public struct StrategyCost: Sendable, Codable {
     public var id: String
     public var ns_per_eval: Double
+    /// Of `ns_per_eval`: the cycle thread applying the data change, and the worker
+    /// evaluating (the rest is the feed, cycle bookkeeping and diff output).
+    public var apply_ns_per_eval: Double?
+    public var evaluate_ns_per_eval: Double?
   }
   public struct TrackingCost: Sendable, Codable {
     public var changed_cpu_ms: Double
@@ -48,6 +52,8 @@ public struct Benchmark {
     public var floor_ns_per_eval: Double?
     /// ns per evaluation of the built-in reference filters (``referenceFilters``).
     public var reference: [String: Double]?
+    /// The reference filters' costs with their apply/evaluate split (ids as in `reference`).
+    public var reference_costs: [StrategyCost]?
     public var tracking: [String: TrackingCost]?
     public var scaling: [String: Double]?
     public var batch: [String: Double]?
@@ -236,6 +242,9 @@ public struct Benchmark {
     var latencies: [UInt64]
     var sink: MeasuringSink
     var luaMemory: Int
+    /// CPU time of the measured cycles applying events (cycle thread) and evaluating (workers).
+    var applySeconds: Double
+    var evaluateSeconds: Double
   }
 
   /// Runs the real engine (feed thread, cycle thread, workers) over `market`; times only the
@@ -263,7 +272,9 @@ public struct Benchmark {
     nonisolated(unsafe) var wallStart = 0.0
     nonisolated(unsafe) var cpuStart = 0.0
     nonisolated(unsafe) var startSummary = RunSummary()
-    engine.onCycle = { status in
+    nonisolated(unsafe) var applyStart = 0.0
+    nonisolated(unsafe) var evaluateStart = 0.0
+    engine.onCycle = { [unowned engine] status in
       if measuring {
         latencies.append(status.latencyNanos)
       } else {
@@ -272,6 +283,8 @@ public struct Benchmark {
         wallStart = MonotonicClock.seconds()
         cpuStart = Self.cpu()
         startSummary = status.totals
+        applyStart = engine.applyCPUSeconds
+        evaluateStart = engine.evaluateCPUSeconds
       }
     }
     try engine.start(code: code)
@@ -291,7 +304,8 @@ public struct Benchmark {
     }
     return RunFigures(
       wallSeconds: wall, cpuSeconds: cpu, summary: summary, latencies: latencies, sink: sink,
-      luaMemory: engine.luaMemoryPerWorker)
+      luaMemory: engine.luaMemoryPerWorker, applySeconds: engine.applyCPUSeconds - applyStart,
+      evaluateSeconds: engine.evaluateCPUSeconds - evaluateStart)
   }
 
   // MARK: The whole bench
@@ -316,17 +330,23 @@ public struct Benchmark {
       // Reference filters, the rows of the targets this engine answers to: the call floor,
       // a ticker-only filter, and `ta.rsi(k.close, 14)` over `candles` candles.
       var reference: [String: Double] = [:]
+      var referenceCosts: [StrategyCost] = []
       for (name, source) in Self.referenceFilters {
         let s = StrategySource(id: name, path: "\(name).lua", source: source)
-        reference[name] = try medianNanosPerEval(
+        var cost = try medianNanosPerEval(
           full, code: copies(s, CodeSet(strategies: [s], plugins: code.plugins)))
+        cost.id = name
+        reference[name] = cost.ns_per_eval
+        referenceCosts.append(cost)
       }
       results.reference = reference
+      results.reference_costs = referenceCosts
       results.floor_ns_per_eval = reference["floor"]
       var costs: [StrategyCost] = []
       for s in code.strategies {
-        costs.append(
-          StrategyCost(id: s.id, ns_per_eval: try medianNanosPerEval(full, code: copies(s, code))))
+        var cost = try medianNanosPerEval(full, code: copies(s, code))
+        cost.id = s.id
+        costs.append(cost)
       }
       results.strategies = costs
     }
@@ -405,14 +425,18 @@ public struct Benchmark {
   /// time: with one worker the threads take turns (feed, apply, evaluate), so the two agree
   /// on an idle machine, but only CPU time leaves out the waits for a core that other
   /// processes on a shared machine cause.
-  func medianNanosPerEval(_ m: Market, code: CodeSet) throws(EngineError) -> Double {
-    var samples: [Double] = []
+  func medianNanosPerEval(_ m: Market, code: CodeSet) throws(EngineError) -> StrategyCost {
+    var samples: [StrategyCost] = []
     for _ in 0..<max(1, options.repeats) {
       let r = try run(m, code: code, workers: 1, mode: .changed)
-      let evaluations = max(1, r.summary.symbolEvaluations * max(1, code.strategies.count))
-      samples.append(r.cpuSeconds * 1e9 / Double(evaluations))
+      let evaluations = Double(max(1, r.summary.symbolEvaluations * max(1, code.strategies.count)))
+      samples.append(
+        StrategyCost(
+          id: "", ns_per_eval: r.cpuSeconds * 1e9 / evaluations,
+          apply_ns_per_eval: r.applySeconds * 1e9 / evaluations,
+          evaluate_ns_per_eval: r.evaluateSeconds * 1e9 / evaluations))
     }
-    samples.sort()
+    samples.sort { $0.ns_per_eval < $1.ns_per_eval }
     return samples[samples.count / 2]
   }
 

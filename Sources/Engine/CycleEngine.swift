@@ -214,6 +214,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
             // Apply the run of events that belongs to the open cycle, then close it when an
             // event of a later cycle arrives.
             var j = i
+            let applyBegan = MonotonicClock.threadCPUSeconds()
+            defer { applyCPUSeconds += MonotonicClock.threadCPUSeconds() - applyBegan }
             store.phase.withWritePhase {
               while j < events.count {
                 // In the open cycle while the event time is at most the cycle's last
@@ -248,6 +250,12 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     return summary
   }
 
+  /// CPU time the cycle thread spent applying events, and the workers evaluating (thread CPU
+  /// time, summed over workers): where a run's time goes (`engine bench` splits its
+  /// per-evaluation cost with them). Read on the cycle thread (e.g. in ``onCycle``).
+  public private(set) var applyCPUSeconds = 0.0
+  public private(set) var evaluateCPUSeconds = 0.0
+
   private func account(_ batch: FeedBatch) {
     summary.linesRead += batch.lines
     summary.bytesRead += batch.bytes
@@ -261,17 +269,19 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   }
 
   @inline(__always)
-  private func apply(_ event: MarketEvent) {
+  private func apply(_ event: borrowing MarketEvent) {
     switch store.apply(event) {
     case .success(.changed(let symbol)):
       updates.mark(Int(symbol))
       if ring.isEnabled {
+        let e = copy event
         let kind: UpdateRing.Kind
-        if case .kline = event { kind = .kline } else { kind = .ticker }
-        ring.record(symbol: event.symbol, time: event.eventTime, kind: kind)
+        if case .kline = e { kind = .kline } else { kind = .ticker }
+        ring.record(symbol: e.symbol, time: e.eventTime, kind: kind)
       }
     case .success(.ignored):
-      ring.record(symbol: event.symbol, time: event.eventTime, kind: .ignored)
+      let e = copy event
+      ring.record(symbol: e.symbol, time: e.eventTime, kind: .ignored)
     case .failure(let error):
       if rejectedReported < 5 {
         rejectedReported += 1
@@ -591,6 +601,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     }
     let reports = used.map { $0.wait() }
     if let first = reports.first { luaMemoryPerWorker = first.luaMemory }
+    for r in reports { evaluateCPUSeconds += r.cpuSeconds }
     return reports
   }
 

@@ -6,33 +6,48 @@
 /// (two cache misses per lookup on a cold symbol), and a dynamic exclusivity check on the
 /// runtime's property, together most of a cached `ta.rsi` call in profiles. Here: a
 /// multiply-xor hash, open addressing with linear probing, key and value side by side in one
-/// slot, and the mutable state behind a pointer (no exclusivity checks). No package offers a
-/// map with a caller-chosen hash function. The table only grows (or is cleared whole).
-final class IndicatorTable<Value> {
+/// slot, occupancy in a separate byte array (hot in cache), and lookups that hand out a
+/// pointer to the value, so a probe or an update never copies a slot (copying 140-byte
+/// optional slots showed as `memmove` in profiles). The mutable state sits behind a pointer
+/// (no exclusivity checks). No package offers a map with a caller-chosen hash function. The
+/// table only grows (or is cleared whole). Values are plain bits (`BitwiseCopyable`), so
+/// free slots need no initialisation and nothing needs deinitialising.
+final class IndicatorTable<Value: BitwiseCopyable> {
   struct Slot {
     var key: IndicatorKey
     var value: Value
   }
 
   private struct Storage {
-    var slots: UnsafeMutablePointer<Slot?>
+    var slots: UnsafeMutablePointer<Slot>
+    var used: UnsafeMutablePointer<Bool>
     var mask: Int
     var count: Int
   }
   private let storage: UnsafeMutablePointer<Storage>
+  /// Byte offset of `value` in a slot (for ``pointer(_:)``).
+  private let valueOffset: Int
 
   init(capacity: Int = 1024) {
+    let alignment = MemoryLayout<Value>.alignment
+    valueOffset =
+      MemoryLayout<Slot>.offset(of: \Slot.value)
+      ?? (MemoryLayout<IndicatorKey>.size + alignment - 1) / alignment * alignment
     var size = 16
     while size < 2 * capacity { size <<= 1 }
-    let slots = UnsafeMutablePointer<Slot?>.allocate(capacity: size)
-    slots.initialize(repeating: nil, count: size)
     storage = .allocate(capacity: 1)
-    storage.initialize(to: Storage(slots: slots, mask: size - 1, count: 0))
+    storage.initialize(to: Self.makeStorage(size))
+  }
+
+  private static func makeStorage(_ size: Int) -> Storage {
+    let used = UnsafeMutablePointer<Bool>.allocate(capacity: size)
+    used.initialize(repeating: false, count: size)
+    return Storage(slots: .allocate(capacity: size), used: used, mask: size - 1, count: 0)
   }
 
   deinit {
-    storage.pointee.slots.deinitialize(count: storage.pointee.mask + 1)
     storage.pointee.slots.deallocate()
+    storage.pointee.used.deallocate()
     storage.deinitialize(count: 1)
     storage.deallocate()
   }
@@ -53,32 +68,43 @@ final class IndicatorTable<Value> {
     return Int(truncatingIfNeeded: h ^ (h >> 32))
   }
 
-  /// The slot index holding `key`, or the empty slot where it would go.
+  /// The slot index holding `key`, or the free slot where it would go.
   @inline(__always)
   private func find(_ key: IndicatorKey) -> (index: Int, found: Bool) {
     let slots = storage.pointee.slots
+    let used = storage.pointee.used
     let mask = storage.pointee.mask
     var i = Self.hash(key) & mask
     while true {
-      guard let slot = slots[i] else { return (i, false) }
-      if slot.key == key { return (i, true) }
+      guard used[i] else { return (i, false) }
+      if (slots + i).pointee.key == key { return (i, true) }
       i = (i + 1) & mask
     }
+  }
+
+  /// Where the value for `key` is stored, if any: valid until the next ``set(_:_:)`` or
+  /// ``removeAll()``.
+  @inline(__always)
+  func pointer(_ key: IndicatorKey) -> UnsafeMutablePointer<Value>? {
+    let (i, found) = find(key)
+    guard found else { return nil }
+    return UnsafeMutableRawPointer(storage.pointee.slots + i).advanced(by: valueOffset)
+      .assumingMemoryBound(to: Value.self)
   }
 
   /// The value stored for `key`.
   @inline(__always)
   subscript(key: IndicatorKey) -> Value? {
-    let (i, found) = find(key)
-    return found ? storage.pointee.slots[i]?.value : nil
+    pointer(key)?.pointee
   }
 
   /// Stores `value` for `key` (replacing any previous one).
   @inline(__always)
   func set(_ key: IndicatorKey, _ value: Value) {
     let (i, found) = find(key)
-    storage.pointee.slots[i] = Slot(key: key, value: value)
+    (storage.pointee.slots + i).initialize(to: Slot(key: key, value: value))
     if !found {
+      storage.pointee.used[i] = true
       storage.pointee.count += 1
       if storage.pointee.count * 2 > storage.pointee.mask + 1 { grow() }
     }
@@ -86,26 +112,23 @@ final class IndicatorTable<Value> {
 
   /// Forgets every entry (keeps the capacity).
   func removeAll() {
-    let size = storage.pointee.mask + 1
-    storage.pointee.slots.update(repeating: nil, count: size)
+    storage.pointee.used.update(repeating: false, count: storage.pointee.mask + 1)
     storage.pointee.count = 0
   }
 
   private func grow() {
-    let old = storage.pointee.slots
-    let oldSize = storage.pointee.mask + 1
-    let size = oldSize * 2
-    let slots = UnsafeMutablePointer<Slot?>.allocate(capacity: size)
-    slots.initialize(repeating: nil, count: size)
-    storage.pointee.slots = slots
-    storage.pointee.mask = size - 1
-    for j in 0..<oldSize {
-      guard let slot = old[j] else { continue }
-      var i = Self.hash(slot.key) & (size - 1)
-      while slots[i] != nil { i = (i + 1) & (size - 1) }
-      slots[i] = slot
+    let old = storage.pointee
+    let oldSize = old.mask + 1
+    var new = Self.makeStorage(oldSize * 2)
+    for j in 0..<oldSize where old.used[j] {
+      var i = Self.hash(old.slots[j].key) & new.mask
+      while new.used[i] { i = (i + 1) & new.mask }
+      (new.slots + i).initialize(to: old.slots[j])
+      new.used[i] = true
     }
-    old.deinitialize(count: oldSize)
-    old.deallocate()
+    new.count = old.count
+    storage.pointee = new
+    old.slots.deallocate()
+    old.used.deallocate()
   }
 }

@@ -9,16 +9,17 @@ import Tracking
 ///
 /// Owned by exactly one thread for its whole life (the worker's), never shared.
 ///
-/// How market data reaches Lua (the hot path): each symbol gets a persistent data table,
-/// refreshed in place only when the store's version of the symbol moved, and a read-only
-/// proxy whose `__index` *is* that table, so `s.price` is a plain table lookup in the VM
-/// with no C call. Kline series are userdata views whose `__index` reads the store's
-/// contiguous columns directly: nothing is copied into Lua. The kline views (`s.klines`, each
-/// series, each column) are one set per worker, not per symbol: they read the series of
-/// the symbol being evaluated (`current`). Per-symbol views meant five or six objects per
-/// symbol, each a cache miss on a market of thousands of symbols (profiles of a `ta.rsi`
-/// filter: most of its time); shared, they stay cached. A view is therefore valid during the
-/// filter call that received it (documented in the README).
+/// How market data reaches Lua (the hot path): `s` is one object per worker, not per
+/// symbol: a data table refilled with the fields of the symbol about to be evaluated (only
+/// when the symbol or its store version moved), behind a read-only proxy whose `__index`
+/// *is* that table, so `s.price` is a plain table lookup in the VM with no C call. Kline
+/// series are userdata views whose `__index` reads the store's contiguous columns directly:
+/// nothing is copied into Lua. The kline views (`s.klines`, each series, each column) are
+/// shared the same way: they read the series of the symbol being evaluated (`current`).
+/// Per-symbol views meant a data table, a proxy and five or six kline objects per symbol,
+/// each a cache miss on a market of thousands of symbols (profiles: most of a small filter's
+/// time went to those misses); shared, they stay in the core's cache. A view is therefore
+/// valid during the filter call that received it (documented in the README).
 ///
 /// Host-side Lua API calls outside `lua_pcall` (refreshing views) only push numbers into
 /// pre-created tables and create small views; they raise only on out-of-memory, which the
@@ -37,15 +38,16 @@ final class StrategyRuntime {
   private(set) var strategies: [Compiled] = []
   var L: OpaquePointer { state.lua.L }
 
-  /// Per-symbol view state, in one flat buffer sized for `max_symbols`: the hot path reads
-  /// it through a pointer (no copy-on-write or exclusivity checks).
-  struct ViewSlot {
-    var proxyRef: Int32 = LUA_NOREF
-    var dataRef: Int32 = LUA_NOREF
-    var version: UInt64 = .max
-  }
-  private let views: UnsafeMutablePointer<ViewSlot>
+  /// Per symbol, its name as a Lua string (a registry reference, made on first use), in a
+  /// flat buffer sized for `max_symbols`: the hot path reads it through a pointer.
+  private let nameRefs: UnsafeMutablePointer<Int32>
   private let viewCapacity: Int
+  /// The worker's one `s`: the data table refilled per symbol, and its read-only proxy.
+  private var dataRef: Int32 = LUA_NOREF
+  private var proxyRef: Int32 = LUA_NOREF
+  /// The symbol, and its store version, whose fields the data table holds.
+  private var filledSymbol: Int32 = -1
+  private var filledVersion: UInt64 = .max
   private var columnMetaRef: Int32 = 0
   /// Addresses of the view metatables (one per interval for series views, one for all
   /// columns), for ``seriesPayload(_:)``/``columnPayload(_:)``.
@@ -57,9 +59,15 @@ final class StrategyRuntime {
   /// Per interval, the current symbol's candles as the C metamethods read them (rewritten by
   /// ``prepareView(_:)`` for every symbol).
   let windows: UnsafeMutablePointer<clua_SeriesWindow>
-  /// The shared `s.klines` object, and the table of its series views by interval name.
+  /// The shared `s.klines` object, and the table behind it: interval name → series view,
+  /// holding only the intervals where the current symbol has candles.
   private var klinesRef: Int32 = LUA_NOREF
-  private var seriesByNameRef: Int32 = LUA_NOREF
+  private var klinesDataRef: Int32 = LUA_NOREF
+  /// Per interval: its series view and its name (registry references), and whether the
+  /// current symbol's entry is in the `s.klines` table.
+  private var seriesRefs: [Int32] = []
+  private var intervalNameRefs: [Int32] = []
+  private let klinesPresent: UnsafeMutablePointer<Bool>
   /// Intervals whose series views exist (store interval indices 0..<builtIntervals).
   private var builtIntervals = 0
 
@@ -67,8 +75,10 @@ final class StrategyRuntime {
     self.store = store
     self.budget = Int32(clamping: limits.instructionBudget)
     viewCapacity = store.symbols.capacity
-    views = .allocate(capacity: viewCapacity)
-    views.initialize(repeating: ViewSlot(), count: viewCapacity)
+    nameRefs = .allocate(capacity: viewCapacity)
+    nameRefs.initialize(repeating: LUA_NOREF, count: viewCapacity)
+    klinesPresent = .allocate(capacity: MarketStore.maxIntervals)
+    klinesPresent.initialize(repeating: false, count: MarketStore.maxIntervals)
     current = .allocate(capacity: 1)
     current.initialize(to: 0)
     windows = .allocate(capacity: MarketStore.maxIntervals)
@@ -192,21 +202,47 @@ final class StrategyRuntime {
     return true
   }
 
-  /// Refreshes the view of `symbol` if its data changed; returns the registry reference of
-  /// its proxy (the `s` handed to filters).
+  /// Points the worker's views at `symbol` (refilling `s` if the symbol or its data
+  /// changed); returns the registry reference of `s`, the proxy handed to filters.
   @inline(__always) @discardableResult
   func prepareView(_ symbol: Int32) -> Int32 {
+    if pointViews(at: symbol) { refresh(symbol) }
+    return proxyRef
+  }
+
+  /// Points the kline views at `symbol` and keeps `s.klines` to its intervals; returns
+  /// whether the data table must be refilled (the symbol or its data changed since the last
+  /// fill), and then counts it as filled.
+  @inline(__always)
+  private func pointViews(at symbol: Int32) -> Bool {
     current.pointee = symbol
     if builtIntervals < store.intervalCount { buildSeriesViews() }
-    for iv in 0..<builtIntervals { setWindow(iv, symbol: symbol) }
-    let slot = views + Int(symbol)
-    if slot.pointee.proxyRef == LUA_NOREF { createView(symbol) }
-    let version = store.version(symbol)
-    if slot.pointee.version != version {
-      slot.pointee.version = version
-      refresh(symbol)
+    var klinesOnStack = false
+    for iv in 0..<builtIntervals {
+      setWindow(iv, symbol: symbol)
+      // `s.klines[iv]` is there only when the symbol has candles in the interval.
+      let has = windows[iv].count > 0
+      if has != klinesPresent[iv] {
+        if !klinesOnStack {
+          lua_rawgeti(L, clua_registryindex(), lua_Integer(klinesDataRef))
+          klinesOnStack = true
+        }
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(intervalNameRefs[iv]))
+        if has {
+          lua_rawgeti(L, clua_registryindex(), lua_Integer(seriesRefs[iv]))
+        } else {
+          lua_pushnil(L)
+        }
+        lua_rawset(L, -3)
+        klinesPresent[iv] = has
+      }
     }
-    return slot.pointee.proxyRef
+    if klinesOnStack { clua_pop(L, 1) }
+    let version = store.version(symbol)
+    guard filledSymbol != symbol || filledVersion != version else { return false }
+    filledSymbol = symbol
+    filledVersion = version
+    return true
   }
 
   /// Calls strategy `k`'s filter on `symbol` (whose view must be prepared); convenience for
@@ -241,22 +277,25 @@ final class StrategyRuntime {
     guard lua_toboolean(L, -2) != 0 else { return .noMatch }
     // `info` only travels on an enter line: a symbol that already matched needs none.
     guard wantsInfo else { return .match(nil) }
-    switch lua_type(L, -1) {
+    return .match(info(at: -1))
+  }
+
+  /// The info value at stack index `idx` (a filter's second result).
+  private func info(at idx: Int32) -> DiffInfo? {
+    switch lua_type(L, idx) {
     case LUA_TNUMBER:
-      if lua_isinteger(L, -1) != 0 {
-        return .match(.integer(Int64(lua_tointegerx(L, -1, nil))))
-      }
-      return .match(.number(lua_tonumberx(L, -1, nil)))
+      if lua_isinteger(L, idx) != 0 { return .integer(Int64(lua_tointegerx(L, idx, nil))) }
+      return .number(lua_tonumberx(L, idx, nil))
     case LUA_TSTRING:
       var length = 0
-      guard let p = lua_tolstring(L, -1, &length) else { return .match(nil) }
+      guard let p = lua_tolstring(L, idx, &length) else { return nil }
       // An info string is a label, not a payload: keep the first 256 bytes (whole characters).
       let bytes = UnsafeRawBufferPointer(start: p, count: min(length, Self.maxInfoBytes))
       var info = String(decoding: bytes, as: UTF8.self)
       if length > Self.maxInfoBytes { info = String(info.prefix(while: { $0 != "\u{FFFD}" })) }
-      return .match(.string(info))
+      return .string(info)
     default:
-      return .match(nil)
+      return nil
     }
   }
 
@@ -267,47 +306,62 @@ final class StrategyRuntime {
 
   // MARK: Views
 
-  private func createView(_ symbol: Int32) {
+  /// Creates the worker's `s`: a data table (with the shared `s.klines`) behind a read-only
+  /// proxy made by the sandbox's `readonly`.
+  private func makeSymbolView() throws(LuaError) {
     let lua = state.lua
-    let s = Int(symbol)
     lua_createtable(L, 0, 16)
-    lua_pushstring(L, store.symbols.name(at: symbol))
-    lua_setfield(L, -2, "symbol")
     lua.push(ref: klinesRef)
     lua_setfield(L, -2, "klines")
-    // The proxy is made by the sandbox's `readonly` (protected call; cannot fail here but for
-    // memory, reported as a missing view).
-    do {
-      lua_pushvalue(L, -1)
-      views[s].dataRef = lua.ref()
-      try state.makeReadonly(name: "symbol view")
-      views[s].proxyRef = lua.ref()
-    } catch {
-      lua.top = 1
-      StandardError.line("cannot create the view of \(store.symbols.name(at: symbol)): \(error)")
-    }
+    lua_pushvalue(L, -1)
+    dataRef = lua.ref()
+    try state.makeReadonly(name: "symbol view")
+    proxyRef = lua.ref()
   }
 
-  /// Writes a symbol's ticker fields into its data table: `fill(t, price, open, ..., time)`.
+  /// Pushes `symbol`'s name as a Lua string (interned once per symbol and worker).
+  @inline(__always)
+  private func pushName(_ symbol: Int32) {
+    let ref = nameRefs + Int(symbol)
+    if ref.pointee == LUA_NOREF {
+      lua_pushstring(L, store.symbols.name(at: symbol))
+      ref.pointee = state.lua.ref()
+    }
+    lua_rawgeti(L, clua_registryindex(), lua_Integer(ref.pointee))
+  }
+
+  /// Writes a symbol's fields into the data table: `fill(t, price, open, ..., time, symbol)`.
   /// One protected call of this small Lua function costs less than the 36 API calls that
   /// set the 12 fields one by one (measured side by side: ~100 ns less per symbol refresh),
   /// because each field store is a VM instruction on a table the VM already holds.
   private static let fillSource = """
-    return function(t, price, open, high, low, volume, quote_volume, change, change_pct, vwap, bid, ask, time)
+    return function(t, price, open, high, low, volume, quote_volume, change, change_pct, vwap, bid, ask, time, symbol)
       t.price = price t.open = open t.high = high t.low = low t.volume = volume
       t.quote_volume = quote_volume t.change = change t.change_pct = change_pct t.vwap = vwap
-      t.bid = bid t.ask = ask t.time = time
+      t.bid = bid t.ask = ask t.time = time t.symbol = symbol
     end
     """
   private var fillRef: Int32 = LUA_NOREF
 
   private func refresh(_ symbol: Int32) {
-    let s = Int(symbol)
+    pushFill(symbol)
+    // Trusted code, no budget or memory cap armed: fails only if the host is out of memory.
+    if clua_pcall(L, 14, 0, 0) != LUA_OK {
+      StandardError.line(
+        "cannot refresh the view of \(store.symbols.name(at: symbol)): \(state.lua.string(at: -1) ?? "?")"
+      )
+      lua_settop(L, 1)
+    }
+  }
+
+  /// Pushes the fill function and its 14 arguments for `symbol`.
+  @inline(__always)
+  private func pushFill(_ symbol: Int32) {
     let L = self.L
     let t = store.ticker(symbol)
-    if t.hasTicker {
+    do {
       lua_rawgeti(L, clua_registryindex(), lua_Integer(fillRef))
-      lua_rawgeti(L, clua_registryindex(), lua_Integer(views[s].dataRef))
+      lua_rawgeti(L, clua_registryindex(), lua_Integer(dataRef))
       let f = t.fields
       @inline(__always) func push(_ v: Double) {
         if v.isNaN { lua_pushnil(L) } else { lua_pushnumber(L, v) }
@@ -323,14 +377,8 @@ final class StrategyRuntime {
       push(f.vwap)
       push(f.bid)
       push(f.ask)
-      lua_pushinteger(L, lua_Integer(t.time))
-      // Trusted code, no budget or memory cap armed: fails only if the host is out of memory.
-      if clua_pcall(L, 13, 0, 0) != LUA_OK {
-        StandardError.line(
-          "cannot refresh the view of \(store.symbols.name(at: symbol)): \(state.lua.string(at: -1) ?? "?")"
-        )
-        lua_settop(L, 1)
-      }
+      if t.hasTicker { lua_pushinteger(L, lua_Integer(t.time)) } else { lua_pushnil(L) }
+      pushName(symbol)
     }
   }
 
@@ -351,15 +399,16 @@ final class StrategyRuntime {
     w.pointee.columns.5 = series.values(.volume)
   }
 
-  /// Creates the shared series views of intervals the store has learnt since the last call,
-  /// and lists them by name for `s.klines`.
+  /// Creates the shared series views of intervals the store has learnt since the last call
+  /// (``prepareView(_:)`` lists them in `s.klines` for symbols with candles there).
   private func buildSeriesViews() {
     let intervals = store.intervalCount
     while builtIntervals < intervals {
-      state.lua.push(ref: seriesByNameRef)
       pushSeriesView(interval: builtIntervals)
-      lua_setfield(L, -2, store.intervals[builtIntervals])
-      clua_pop(L, 1)
+      seriesRefs.append(state.lua.ref())
+      lua_pushstring(L, store.intervals[builtIntervals])
+      intervalNameRefs.append(state.lua.ref())
+      klinesPresent[builtIntervals] = false
       builtIntervals += 1
     }
   }
@@ -413,20 +462,22 @@ final class StrategyRuntime {
     lua_setfield(L, -2, "__metatable")
   }
 
-  /// Creates the shared `s.klines` object: a userdata whose `__index` gives the series view
-  /// of an interval when the current symbol has candles in it, else nil.
+  /// Creates the shared `s.klines` object: a userdata whose `__index` is a plain table
+  /// (interval name → series view, kept by ``prepareView(_:)`` to the intervals where the
+  /// current symbol has candles), so `s.klines["1m"]` is a VM table read with no C call.
   private func makeKlines() {
     let lua = state.lua
     lua_createtable(L, 0, 4)
-    seriesByNameRef = lua.ref()
+    lua_pushvalue(L, -1)
+    klinesDataRef = lua.ref()
     _ = clua_newuserdata(L, 0, 0)
     lua_createtable(L, 0, 4)
-    lua.push(ref: seriesByNameRef)  // stack: klines, meta, byName
-    lua.push(Self.klinesIndex, upvalues: 1)
+    lua_pushvalue(L, -3)  // stack: data, klines, meta, data
     lua_setfield(L, -2, "__index")
     protect(name: "klines")
     lua_setmetatable(L, -2)
     klinesRef = lua.ref()
+    clua_pop(L, 1)
   }
 
   private func setUpMetatables() throws(LuaError) {
@@ -449,6 +500,7 @@ final class StrategyRuntime {
     try lua.protectedCall(arguments: 0, results: 1)
     fillRef = lua.ref()
     makeKlines()
+    try makeSymbolView()
     try installTA()
     // The message handler lives at stack index 1 from now on (see `call`).
     lua.top = 0
@@ -500,7 +552,8 @@ final class StrategyRuntime {
 
   deinit {
     for p in scratch { p.deallocate() }
-    views.deallocate()
+    nameRefs.deallocate()
+    klinesPresent.deallocate()
     current.deallocate()
     windows.deallocate()
   }
@@ -540,20 +593,6 @@ final class StrategyRuntime {
     """#
 
   // MARK: Metamethods (called from Lua through the trampoline; never raise directly)
-
-  /// `s.klines[name]`: the shared series view of that interval if the current symbol has
-  /// candles in it, else nil.
-  static let klinesIndex: clua_SwiftFunction = { L in
-    lua_pushvalue(L, 2)
-    guard lua_rawget(L, clua_upvalueindex(2)) == LUA_TUSERDATA,
-      let raw = lua_touserdata(L, -1),
-      raw.assumingMemoryBound(to: ViewPayload.self).pointee.window.pointee.count > 0
-    else {
-      lua_pushnil(L)
-      return 1
-    }
-    return 1
-  }
 
   /// `__newindex` of every view: an error at the strategy's line (`file:line: attempt to
   /// modify a read-only kline series`).

@@ -16,7 +16,7 @@ struct IndicatorKey: Hashable {
 }
 
 /// The running state of an EMA or RSI over a column's candles but the newest.
-struct SmoothingState {
+struct SmoothingState: BitwiseCopyable {
   var ema: EMAState?
   var rsi: RSIState?
   /// The series' append count and length when the state was last brought up to date: it
@@ -261,28 +261,28 @@ enum TALibrary {
     // Which candles the state covers is told by the series' append count: no candle storage
     // is read on the O(1) path (the newest value comes from beside the series' pointer), so
     // a cycle over thousands of cold symbols costs no miss in their candles.
-    var entry = rt.smoothingStates[key]
-    if let e = entry, e.appends == appends, e.count == count {
-      // Same candles but the newest: O(1).
-      return push(L, one(e.value(appending: newest)))
+    if let e = rt.smoothingStates.pointer(key) {
+      if e.pointee.appends == appends, e.pointee.count == count {
+        // Same candles but the newest: O(1).
+        return push(L, one(e.pointee.value(appending: newest)))
+      }
+      if count >= 3, e.pointee.appends == appends - 1,
+        e.pointee.count == count - 1
+          || (e.pointee.count == count && count == limit && count >= 30 * max(1, n))
+      {
+        // One candle appended since: fold the previous newest in (in place).
+        e.pointee.append(x[count - 2])
+        e.pointee.appends = appends
+        e.pointee.count = count
+        return push(L, one(e.pointee.value(appending: newest)))
+      }
     }
-    if let e = entry, count >= 3, e.appends == appends - 1,
-      e.count == count - 1
-        || (e.count == count && count == limit && count >= 30 * max(1, n))
-    {
-      // One candle appended since: fold the previous newest in.
-      var advanced = e
-      advanced.append(x[count - 2])
-      advanced.appends = appends
-      advanced.count = count
-      entry = advanced
-    } else {
-      entry = SmoothingState(
+    guard
+      var state = SmoothingState(
         id: id, n: n, values: UnsafeBufferPointer(rebasing: x[0..<(count - 1)]))
-      entry?.appends = appends
-      entry?.count = count
-    }
-    guard let state = entry else { return push(L, one(full())) }
+    else { return push(L, one(full())) }
+    state.appends = appends
+    state.count = count
     rt.smoothingStates.set(key, state)
     return push(L, one(state.value(appending: newest)))
   }

@@ -44,6 +44,8 @@ struct WorkerReport: Sendable {
   var luaMemory = 0
   /// Set when a stop request cut the cycle short.
   var interrupted = false
+  /// The worker thread's CPU time for an evaluation.
+  var cpuSeconds = 0.0
 }
 
 /// A thread that owns one Lua state (every strategy compiled in it) for its whole life.
@@ -119,7 +121,9 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
         }
       case .evaluate(let job):
         if let runtime {
+          let began = MonotonicClock.threadCPUSeconds()
           store.phase.withReadPhase { evaluate(job, in: runtime, into: &out) }
+          out.cpuSeconds = MonotonicClock.threadCPUSeconds() - began
         }
       }
       if let runtime { out.luaMemory = runtime.memoryInUse }

@@ -90,15 +90,23 @@ struct BenchCommand: ParsableCommand {
     if let costs = r.strategies {
       out +=
         "\nper strategy (CPU ns per evaluation; 1 worker, 3 copies, every symbol changing every cycle; end to end; [built-in references]):\n"
-      let ref = r.reference ?? [:]
+      let labels = [
+        "floor": "[floor: return false]", "ticker": "[ticker: 2 ticker fields]",
+        "rsi": "[rsi: ta.rsi(k.close, 14)]",
+      ]
       let rows =
-        [
-          ("[floor: return false]", ref["floor"] ?? 0),
-          ("[ticker: 2 ticker fields]", ref["ticker"] ?? 0),
-          ("[rsi: ta.rsi(k.close, 14)]", ref["rsi"] ?? 0),
-        ] + costs.map { ($0.id, $0.ns_per_eval) }
-      for (id, ns) in rows {
-        out += "  \(id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(ns)) ns/eval\n"
+        (r.reference_costs ?? []).map { c in
+          var c = c
+          c.id = labels[c.id] ?? "[\(c.id)]"
+          return c
+        } + costs
+      for c in rows {
+        var line =
+          "  \(c.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(c.ns_per_eval)) ns/eval"
+        if let a = c.apply_ns_per_eval, let e = c.evaluate_ns_per_eval {
+          line += "  (apply \(f(a)), evaluate \(f(e)))"
+        }
+        out += line + "\n"
       }
     }
     if let tracking = r.tracking {

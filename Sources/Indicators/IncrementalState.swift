@@ -13,7 +13,7 @@
 // cannot remove a value, so rebuild it (O(N)) if older history changes.
 
 /// Streaming TA-Lib EMA(period).
-public struct EMAState: Sendable, Equatable {
+public struct EMAState: Sendable, Equatable, BitwiseCopyable {
   public let period: Int
   /// Number of values appended so far.
   @inlinable public var count: Int { n }
@@ -60,7 +60,7 @@ public struct EMAState: Sendable, Equatable {
 }
 
 /// Streaming TA-Lib RSI(period) (Wilder smoothing).
-public struct RSIState: Sendable, Equatable {
+public struct RSIState: Sendable, Equatable, BitwiseCopyable {
   public let period: Int
   /// Number of values appended so far.
   @inlinable public var count: Int { n }

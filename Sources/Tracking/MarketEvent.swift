@@ -82,9 +82,11 @@ public enum MarketEvent: Sendable, Equatable {
   case kline(KlineEvent)
 
   public var eventTime: Int64 {
-    switch self {
-    case .ticker(let t): t.eventTime
-    case .kline(let k): k.eventTime
+    borrowing get {
+      switch self {
+      case .ticker(let t): t.eventTime
+      case .kline(let k): k.eventTime
+      }
     }
   }
 

@@ -119,4 +119,54 @@ struct SymbolViewTests {
         + " .. tostring(getmetatable(s.klines['1m'].close))")
     #expect(Self.info(meta.evaluate(0, symbol: 0)) == "falsefalsefalse")
   }
+
+  @Test(
+    "s is read-only: writes, rawset and the table behind pairs are refused; pairs lists the fields")
+  func symbolViewIsReadOnly() throws {
+    let store = Self.store()
+    for statement in ["s.price = 1", "s.klines = 1", "rawset(s, 'price', 1)"] {
+      let runtime = try Self.runtime(store, "\(statement) return true, 'wrote'")
+      let result = Self.info(runtime.evaluate(0, symbol: 0)) ?? ""
+      #expect(result.hasPrefix("error: "), "\(statement): \(result)")
+    }
+    // The state handed out by pairs is not the table behind `s`.
+    let hidden = try Self.runtime(
+      store, "local f, t = pairs(s) return true, tostring(t) .. ' ' .. type(f)")
+    #expect(Self.info(hidden.evaluate(0, symbol: 0)) == "nil function")
+    let listed = try Self.runtime(
+      store,
+      """
+      local keys = {}
+      for k, v in pairs(s) do if type(v) ~= "table" and type(v) ~= "userdata" then keys[#keys + 1] = k end end
+      table.sort(keys)
+      return true, s.symbol .. ":" .. table.concat(keys, ",")
+      """)
+    #expect(
+      Self.info(listed.evaluate(0, symbol: 1))
+        == "BUSDT:change_pct,price,symbol,time")
+    // After another symbol, `s` shows that symbol (one `s` per worker, refilled).
+    #expect(
+      Self.info(listed.evaluate(0, symbol: 0))
+        == "AUSDT:change_pct,price,symbol,time")
+  }
+
+  @Test("a strategy's own globals never change another strategy's view of the shared ones")
+  func globalsStayPerStrategy() throws {
+    let store = Self.store()
+    let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
+    let a = try runtime.compile(
+      StrategySource(
+        id: "a", path: "a.lua",
+        source:
+          "ta = 5 math = 1 return { filter = function(s) return true, tostring(ta) .. tostring(math) end }"
+      ))
+    let b = try runtime.compile(
+      StrategySource(
+        id: "b", path: "b.lua",
+        source: "return { filter = function(s) return true, type(ta.rsi) .. type(math.floor) end }")
+    )
+    runtime.install([a, b])
+    #expect(Self.info(runtime.evaluate(0, symbol: 0)) == "51")
+    #expect(Self.info(runtime.evaluate(1, symbol: 0)) == "functionfunction")
+  }
 }
