@@ -140,10 +140,13 @@ static inline void *clua_touserdata_meta(lua_State *L, int idx, const void **met
 
 /// The candles of the symbol being evaluated in one interval, as kline views read them: the
 /// host rewrites it before each symbol's filter calls. Columns in the store's order (time,
-/// open, high, low, close, volume), oldest first.
+/// open, high, low, close, volume), oldest first. When `pending`, the newest candle (index
+/// `count`) is not in the columns yet but in `newest` (the store writes it lazily).
 typedef struct {
   const double *columns[6];
   lua_Integer count;
+  double newest[6];
+  int pending;
 } clua_SeriesWindow;
 
 /// Payload of a kline series or column view (a C struct so that the C metamethods below and
@@ -166,7 +169,10 @@ static inline int clua_columnindex(lua_State *L) {
     lua_pushnil(L);
     return 1;
   }
-  lua_pushnumber(L, p->window->columns[p->column][i - 1]);
+  if (i == p->window->count && p->window->pending)
+    lua_pushnumber(L, p->window->newest[p->column]);
+  else
+    lua_pushnumber(L, p->window->columns[p->column][i - 1]);
   return 1;
 }
 
@@ -175,6 +181,14 @@ static inline int clua_serieslength(lua_State *L) {
   const clua_ViewPayload *p = (const clua_ViewPayload *)lua_touserdata(L, 1);
   lua_pushinteger(L, p == NULL ? 0 : p->window->count);
   return 1;
+}
+
+/// The state's memory budget, if the state was made by `clua_newstate`.
+static inline clua_MemoryBudget *clua_budgetof(lua_State *L) {
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
+  return (b && b->magic == CLUA_BUDGET_MAGIC) ? b : NULL;
 }
 
 /// One filter call, the engine's hot path, in one C call: pushes the filter and its argument
@@ -195,6 +209,90 @@ static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int b
   if (b) b->enforce = 0;
   clua_setbudget(L, 0);
   return status;
+}
+
+/// The worker's `s` fills itself on first use (see the Swift `StrategyRuntime`): the host
+/// writes the symbol's ticker fields here when it moves to another symbol and points the
+/// proxy's `__index` at a trigger table; the first field read that misses in it calls
+/// `clua_fillview`, which writes the fields into the data table with the host's Lua `fill`
+/// function and points the proxy at the data table, so later reads are plain table reads.
+/// Filters that read no ticker field (kline-only ones) never pay for the fill.
+typedef struct {
+  double fields[11];  /* price open high low volume quote_volume change change_pct vwap bid ask; NaN: never sent */
+  lua_Integer time;
+  int hasTime;
+  int nameRef;        /* the symbol's name (a Lua string) */
+  int fillRef;        /* fill(t, 11 fields, time, symbol) */
+  int dataRef;        /* the data table */
+  int metaRef;        /* the proxy's metatable */
+  int filled;         /* 1 once the data table holds this symbol */
+  int onData;         /* 1 while the proxy's __index is the data table (else the trigger) */
+  int fills;          /* fills done (the host reads and resets it) */
+} clua_FillState;
+
+/// Writes the fields into the data table and points the proxy at it. Runs inside a filter
+/// call: the memory cap is lifted meanwhile (a field set back from nil may allocate), as
+/// around every host function.
+static inline void clua_dofill(lua_State *L, clua_FillState *f) {
+  clua_MemoryBudget *b = clua_budgetof(L);
+  int enforced = b ? b->enforce : 0;
+  if (b) b->enforce = 0;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->fillRef);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->dataRef);
+  for (int i = 0; i < 11; i++) {
+    double v = f->fields[i];
+    if (v != v) lua_pushnil(L); else lua_pushnumber(L, v);
+  }
+  if (f->hasTime) lua_pushinteger(L, f->time); else lua_pushnil(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->nameRef);
+  lua_call(L, 14, 0);
+  if (!f->onData) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->metaRef);
+    lua_pushliteral(L, "__index");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, f->dataRef);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    f->onData = 1;
+  }
+  f->filled = 1;
+  f->fills++;
+  if (b) b->enforce = enforced;
+}
+
+/// Fills now (light userdata argument 1: the `clua_FillState`), for a protected call from
+/// the host.
+static inline int clua_fillnow(lua_State *L) {
+  clua_dofill(L, (clua_FillState *)lua_touserdata(L, 1));
+  return 0;
+}
+
+/// `__index` of the trigger table (upvalue 1: the `clua_FillState`): fills, then answers.
+static inline int clua_fillview(lua_State *L) {
+  clua_FillState *f = (clua_FillState *)lua_touserdata(L, lua_upvalueindex(1));
+  if (!f->filled) clua_dofill(L, f);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->dataRef);
+  lua_pushvalue(L, 2);
+  lua_rawget(L, -2);
+  return 1;
+}
+
+/// The iterator of `pairs(s)` (upvalue 1: the data table, which it never hands out).
+static inline int clua_viewnext(lua_State *L) {
+  lua_settop(L, 2);
+  if (lua_next(L, lua_upvalueindex(1))) return 2;
+  lua_pushnil(L);
+  return 1;
+}
+
+/// `__pairs` of `s` (upvalue 1: the `clua_FillState`): fills if needed, then iterates.
+static inline int clua_viewpairs(lua_State *L) {
+  clua_FillState *f = (clua_FillState *)lua_touserdata(L, lua_upvalueindex(1));
+  if (!f->filled) clua_dofill(L, f);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->dataRef);
+  lua_pushcclosure(L, clua_viewnext, 1);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  return 3;
 }
 
 #endif

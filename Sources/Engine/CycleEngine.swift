@@ -215,7 +215,6 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
             // event of a later cycle arrives.
             var j = i
             let applyBegan = MonotonicClock.threadCPUSeconds()
-            defer { applyCPUSeconds += MonotonicClock.threadCPUSeconds() - applyBegan }
             store.phase.withWritePhase {
               while j < events.count {
                 // In the open cycle while the event time is at most the cycle's last
@@ -233,6 +232,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
                 j += 1
               }
             }
+            applyCPUSeconds += MonotonicClock.threadCPUSeconds() - applyBegan
             i = j
             if i < events.count, let open = openCycle {
               closeCycle(open)
@@ -421,15 +421,28 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
         rankByName[names[s]] = Int32(rank)
       }
     }
-    let ranks = diffs.map { rankByName[$0.symbol] ?? Int32.max }
-    let order = diffs.indices.sorted { a, b in
-      let x = diffs[a]
-      let y = diffs[b]
-      if x.strategy != y.strategy {
-        return x.strategy.utf8.lexicographicallyPrecedes(y.strategy.utf8)
+    // Strategy ids: a few distinct ones per cycle, ranked once (comparing ids per pair of
+    // diffs, byte by byte, was most of this sort in profiles).
+    var ids: [String] = []
+    var idOfDiff = [Int](repeating: 0, count: diffs.count)
+    for (i, d) in diffs.enumerated() {
+      if let k = ids.firstIndex(of: d.strategy) {
+        idOfDiff[i] = k
+      } else {
+        idOfDiff[i] = ids.count
+        ids.append(d.strategy)
       }
-      return ranks[a] < ranks[b]
     }
+    var idRank = [Int](repeating: 0, count: ids.count)
+    for (rank, k) in ids.indices.sorted(by: { ids[$0].utf8.lexicographicallyPrecedes(ids[$1].utf8) }
+    )
+    .enumerated() {
+      idRank[k] = rank
+    }
+    let keys = diffs.indices.map { i in
+      (idRank[idOfDiff[i]], rankByName[diffs[i].symbol] ?? Int32.max, i)
+    }
+    let order = diffs.indices.sorted { keys[$0] < keys[$1] }
     diffs = order.map { diffs[$0] }
   }
 

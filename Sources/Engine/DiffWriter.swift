@@ -29,40 +29,64 @@ public final class FanOutSink: DiffSink {
 }
 
 /// Appends JSON text. Hand-written because Foundation's `JSONEncoder` cannot keep the
-/// contract's key order and costs an allocation per value on the per-cycle path.
+/// contract's key order and costs an allocation per value on the per-cycle path. Nothing
+/// here allocates but the output buffer's growth: literals are appended as UTF-8 views,
+/// integers digit by digit (a diff line was ~1.7 µs with an `Array` per literal and a
+/// `String` per number, measured by `engine bench` on a filter whose matches flip).
 public enum JSONText {
+  /// Appends the decimal digits of `value`.
+  @inline(__always)
+  public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+    if value < 0 { out.append(UInt8(ascii: "-")) }
+    var v = value.magnitude
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+      var i = 20
+      repeat {
+        i -= 1
+        buf[i] = UInt8(ascii: "0") + UInt8(v % 10)
+        v /= 10
+      } while v > 0
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i...]))
+    }
+  }
+
   public static func appendString(_ s: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     for byte in s.utf8 {
       switch byte {
-      case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-      case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-      case 10: out.append(contentsOf: [92, UInt8(ascii: "n")])
-      case 13: out.append(contentsOf: [92, UInt8(ascii: "r")])
-      case 9: out.append(contentsOf: [92, UInt8(ascii: "t")])
+      case UInt8(ascii: "\""): out.append(92); out.append(34)
+      case UInt8(ascii: "\\"): out.append(92); out.append(92)
+      case 10: out.append(92); out.append(UInt8(ascii: "n"))
+      case 13: out.append(92); out.append(UInt8(ascii: "r"))
+      case 9: out.append(92); out.append(UInt8(ascii: "t"))
       case 0..<32:
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(contentsOf: Array("\\u00".utf8))
-        out.append(hex[Int(byte >> 4)])
-        out.append(hex[Int(byte & 15)])
+        out.append(contentsOf: "\\u00".utf8)
+        out.append(hexDigit(byte >> 4))
+        out.append(hexDigit(byte & 15))
       default: out.append(byte)
       }
     }
     out.append(UInt8(ascii: "\""))
   }
 
+  @inline(__always)
+  static func hexDigit(_ v: UInt8) -> UInt8 {
+    v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10
+  }
+
   /// Shortest text that reads back as the same double; `null` when not finite.
   public static func appendNumber(_ x: Double, to out: inout [UInt8]) {
     guard x.isFinite else {
-      out.append(contentsOf: Array("null".utf8))
+      out.append(contentsOf: "null".utf8)
       return
     }
-    out.append(contentsOf: Array(x.description.utf8))
+    // A double's description fits a small (inline) string: no allocation.
+    out.append(contentsOf: x.description.utf8)
   }
 
   public static func appendInfo(_ info: DiffInfo, to out: inout [UInt8]) {
     switch info {
-    case .integer(let i): out.append(contentsOf: Array(String(i).utf8))
+    case .integer(let i): appendInteger(i, to: &out)
     case .number(let x): appendNumber(x, to: &out)
     case .string(let s): appendString(s, to: &out)
     }
@@ -102,23 +126,22 @@ public final class JSONLinesWriter: DiffSink {
 
   /// Appends one diff line (with its newline) to `out`.
   public static func append(_ d: ResolvedDiff, cycle: Int64, time: Int64, to out: inout [UInt8]) {
-    out.append(contentsOf: Array("{\"cycle\":".utf8))
-    out.append(contentsOf: Array(String(cycle).utf8))
-    out.append(contentsOf: Array(",\"time\":".utf8))
-    out.append(contentsOf: Array(String(time).utf8))
-    out.append(contentsOf: Array(",\"strategy\":".utf8))
+    out.append(contentsOf: "{\"cycle\":".utf8)
+    JSONText.appendInteger(cycle, to: &out)
+    out.append(contentsOf: ",\"time\":".utf8)
+    JSONText.appendInteger(time, to: &out)
+    out.append(contentsOf: ",\"strategy\":".utf8)
     JSONText.appendString(d.strategy, to: &out)
-    out.append(contentsOf: Array(",\"symbol\":".utf8))
+    out.append(contentsOf: ",\"symbol\":".utf8)
     JSONText.appendString(d.symbol, to: &out)
-    out.append(
-      contentsOf: Array(d.isEnter ? ",\"event\":\"enter\"".utf8 : ",\"event\":\"exit\"".utf8))
-    out.append(contentsOf: Array(",\"price\":".utf8))
+    out.append(contentsOf: d.isEnter ? ",\"event\":\"enter\"".utf8 : ",\"event\":\"exit\"".utf8)
+    out.append(contentsOf: ",\"price\":".utf8)
     JSONText.appendNumber(d.price, to: &out)
     if d.isEnter, let info = d.info {
-      out.append(contentsOf: Array(",\"info\":".utf8))
+      out.append(contentsOf: ",\"info\":".utf8)
       JSONText.appendInfo(info, to: &out)
     }
-    out.append(contentsOf: Array("}\n".utf8))
+    out.append(contentsOf: "}\n".utf8)
   }
 }
 

@@ -107,14 +107,19 @@ enum TALibrary {
     return -1
   }
 
-  /// The series at argument `arg`: a kline column view or a list of numbers.
-  static func series(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int) -> Series?
-  {
+  /// The series at argument `arg`: a kline column view or a list of numbers. A column's
+  /// newest candle is written into the store first (``MarketStore/materializeNewest``) unless
+  /// `materialize` is false (then only `values[0..<count-1]` and the series' `newest` may be
+  /// read).
+  static func series(
+    _ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int, materialize: Bool = true
+  ) -> Series? {
     if let p = rt.columnPayload(arg) {
       let slot = p.slot
       guard let column = KlineSeries.Column(rawValue: Int(p.column)), slot.pointee != nil else {
         return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil)
       }
+      if materialize { slot.pointee?.materialize() }
       let count = slot.pointee?.count ?? 0
       let start = slot.pointee?.values(column)
       return Series(
@@ -143,6 +148,7 @@ enum TALibrary {
   )? {
     guard let p = rt.seriesPayload(arg) else { return nil }
     let key = (p.symbol, Int16(p.interval))
+    p.slot.pointee?.materialize()
     guard let s = rt.store.series(p.symbol, interval: Int(p.interval)) else {
       let empty = UnsafeBufferPointer<Double>(start: nil, count: 0)
       return (empty, empty, empty, empty, key)
@@ -239,7 +245,9 @@ enum TALibrary {
   /// unless that is under 1e-12 (at least 30·n candles).
   static func incremental(_ L: OpaquePointer?, name: String, id: UInt8) -> Int32 {
     guard let rt = runtime(L) else { return fail(L, "ta.\(name): runtime unavailable") }
-    guard let s = series(L, 1, rt, slot: 0) else {
+    // Not materialized: the O(1) path reads the newest value from beside the series' pointer
+    // and older candles only; every other path materializes first.
+    guard let s = series(L, 1, rt, slot: 0, materialize: false) else {
       return fail(
         L, "ta.\(name): argument 1 must be a kline column (like k.close) or a list of numbers")
     }
@@ -247,7 +255,10 @@ enum TALibrary {
       return fail(L, "ta.\(name): argument 2 (period) must be an integer")
     }
     let x = s.values
-    func full() -> Double? { id == 2 ? TA.ema(x, n) : TA.rsi(x, n) }
+    func full() -> Double? {
+      s.kline?.slot.pointee?.materialize()
+      return id == 2 ? TA.ema(x, n) : TA.rsi(x, n)
+    }
     guard let k = s.key, x.count >= 2, let (slot, column) = s.kline,
       let appends = slot.pointee?.appends, let limit = slot.pointee?.limit,
       let newest = slot.pointee?.newest(column)

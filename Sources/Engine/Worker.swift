@@ -155,6 +155,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
   private func evaluate(_ job: WorkerJob, in runtime: StrategyRuntime, into out: inout WorkerReport)
   {
     let plan = runtime.makePlan()
+    runtime.beginPass()
     let selected = job.strategies ?? Array(0..<plan.filterRefs.count)
     var calls = [Int](repeating: 0, count: plan.filterRefs.count)
     let batchSize = job.batchSize ?? job.symbols.count

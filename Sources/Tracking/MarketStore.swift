@@ -6,9 +6,14 @@
 /// dispatch and completion), which orders every write before every read of the same cycle.
 /// A reader therefore never sees half of one tick and half of the next; the stress test in
 /// `TrackingTests` drives a writer and readers on real threads through ``CyclePhaseLock``.
+/// One exception, by design: a worker may write the newest candle of the symbol it evaluates
+/// into that series' storage (``materializeNewest(_:interval:)``); symbols are split among
+/// workers, so that series has no other reader or writer until the phase ends.
 public final class MarketStore: @unchecked Sendable {  // safe: phases, see below
-  // safe: mutation happens only on the cycle thread while holding the write phase of
-  // `phase`; reads happen only while holding its read phase (see the type's comment).
+  // safe: mutation happens on the cycle thread while holding the write phase of `phase`;
+  // reads happen while holding its read phase (see the type's comment); the one read-phase
+  // write (`materializeNewest`) touches only a series of a symbol owned by the calling worker
+  // for the phase (workers get disjoint symbol shares).
 
   /// Per-symbol ticker state. `time` is `E` of the latest ticker; `hasTicker` is false until
   /// the first ticker arrives.
@@ -228,6 +233,16 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   @inline(__always)
   public func seriesSlot(_ symbol: Int32, interval: Int) -> UnsafeMutablePointer<KlineSeries?> {
     series + interval * capacity + Int(symbol)
+  }
+
+  /// Writes the newest candle of `symbol` in `interval` into its storage (see
+  /// ``KlineSeries/pending``), for readers of whole columns. The one write workers make: a
+  /// worker calls it only for the symbol it is evaluating, symbols are split among workers
+  /// (no two threads touch one series in a read phase), and it writes only values the
+  /// series already holds beside its pointer, so readers see the same candles either way.
+  @inline(__always)
+  public func materializeNewest(_ symbol: Int32, interval: Int) {
+    (series + interval * capacity + Int(symbol)).pointee?.materialize()
   }
 
   /// Number of candles of `symbol` in `interval` (0 when none).

@@ -61,6 +61,7 @@ struct TALibraryTests {
     arguments: [20, 300])
   func matchesNative(count: Int) throws {
     let store = Self.store(count: count)
+    store.materializeNewest(0, interval: 0)
     let s = try #require(store.series(0, interval: 0))
     func col(_ c: KlineSeries.Column) -> UnsafeBufferPointer<Double> {
       UnsafeBufferPointer(start: s.values(c), count: s.count)
@@ -214,6 +215,7 @@ struct IncrementalTATests {
       guard case .match(let info) = runtime.evaluate(0, symbol: 0), case .string(let text) = info
       else { continue }
       let got = text.split(separator: " ").compactMap { Double($0) }
+      store.materializeNewest(0, interval: 0)
       let series = try #require(store.series(0, interval: 0))
       let close = UnsafeBufferPointer(start: series.values(.close), count: series.count)
       let expected = [TA.rsi(close, 14) ?? -1, TA.ema(close, 9) ?? -1]

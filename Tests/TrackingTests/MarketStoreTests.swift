@@ -108,6 +108,11 @@ struct MarketStoreTests {
         volume: Double(i))
       let n = min(i + 1, limit)
       #expect(series.count == n)
+      // The newest candle reaches storage lazily; `value(_:at:)` reads it either way.
+      #expect(series.value(.close, at: n - 1) == Double(i))
+      #expect(series.pending)
+      series.materialize()
+      #expect(!series.pending)
       let closes = series.values(.close)
       #expect(closes[n - 1] == Double(i))
       #expect(closes[0] == Double(i + 1 - n))
