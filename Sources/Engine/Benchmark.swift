@@ -37,6 +37,8 @@ public struct Benchmark {
     /// evaluating (the rest is the feed, cycle bookkeeping and diff output).
     public var apply_ns_per_eval: Double?
     public var evaluate_ns_per_eval: Double?
+    /// The cycle thread closing cycles: dispatch, diff resolution and output.
+    public var close_ns_per_eval: Double?
   }
   public struct TrackingCost: Sendable, Codable {
     public var changed_cpu_ms: Double
@@ -245,6 +247,7 @@ public struct Benchmark {
     /// CPU time of the measured cycles applying events (cycle thread) and evaluating (workers).
     var applySeconds: Double
     var evaluateSeconds: Double
+    var closeSeconds: Double
   }
 
   /// Runs the real engine (feed thread, cycle thread, workers) over `market`; times only the
@@ -274,6 +277,7 @@ public struct Benchmark {
     nonisolated(unsafe) var startSummary = RunSummary()
     nonisolated(unsafe) var applyStart = 0.0
     nonisolated(unsafe) var evaluateStart = 0.0
+    nonisolated(unsafe) var closeStart = 0.0
     engine.onCycle = { [unowned engine] status in
       if measuring {
         latencies.append(status.latencyNanos)
@@ -285,6 +289,7 @@ public struct Benchmark {
         startSummary = status.totals
         applyStart = engine.applyCPUSeconds
         evaluateStart = engine.evaluateCPUSeconds
+        closeStart = engine.closeCPUSeconds
       }
     }
     try engine.start(code: code)
@@ -305,7 +310,8 @@ public struct Benchmark {
     return RunFigures(
       wallSeconds: wall, cpuSeconds: cpu, summary: summary, latencies: latencies, sink: sink,
       luaMemory: engine.luaMemoryPerWorker, applySeconds: engine.applyCPUSeconds - applyStart,
-      evaluateSeconds: engine.evaluateCPUSeconds - evaluateStart)
+      evaluateSeconds: engine.evaluateCPUSeconds - evaluateStart,
+      closeSeconds: engine.closeCPUSeconds - closeStart)
   }
 
   // MARK: The whole bench
@@ -434,7 +440,8 @@ public struct Benchmark {
         StrategyCost(
           id: "", ns_per_eval: r.cpuSeconds * 1e9 / evaluations,
           apply_ns_per_eval: r.applySeconds * 1e9 / evaluations,
-          evaluate_ns_per_eval: r.evaluateSeconds * 1e9 / evaluations))
+          evaluate_ns_per_eval: r.evaluateSeconds * 1e9 / evaluations,
+          close_ns_per_eval: r.closeSeconds * 1e9 / evaluations))
     }
     samples.sort { $0.ns_per_eval < $1.ns_per_eval }
     return samples[samples.count / 2]

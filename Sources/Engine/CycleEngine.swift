@@ -209,6 +209,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       case .batch(let batch):
         account(batch)
         batch.events.withUnsafeBufferPointer { events in
+          guard let base = events.baseAddress else { return }
           var i = 0
           while i < events.count {
             // Apply the run of events that belongs to the open cycle, then close it when an
@@ -219,7 +220,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
               while j < events.count {
                 // In the open cycle while the event time is at most the cycle's last
                 // millisecond (a compare, not a division per event).
-                let time = events[j].eventTime
+                let event = base + j
+                let time = event.pointee.eventTime
                 if openCycle != nil {
                   if time > openLast { break }
                 } else {
@@ -228,7 +230,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
                   openLast = Self.lastMillisecond(of: open, cycleMs: cycleMs)
                   openedAt = MonotonicClock.seconds()
                 }
-                apply(events[j])
+                apply(at: event)
                 j += 1
               }
             }
@@ -255,6 +257,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// per-evaluation cost with them). Read on the cycle thread (e.g. in ``onCycle``).
   public private(set) var applyCPUSeconds = 0.0
   public private(set) var evaluateCPUSeconds = 0.0
+  /// CPU time the cycle thread spent closing cycles (dispatch, diffs, sinks), workers excluded.
+  public private(set) var closeCPUSeconds = 0.0
 
   private func account(_ batch: FeedBatch) {
     summary.linesRead += batch.lines
@@ -269,18 +273,18 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   }
 
   @inline(__always)
-  private func apply(_ event: borrowing MarketEvent) {
-    switch store.apply(event) {
+  private func apply(at event: UnsafePointer<MarketEvent>) {
+    switch store.apply(at: event) {
     case .success(.changed(let symbol)):
       updates.mark(Int(symbol))
       if ring.isEnabled {
-        let e = copy event
+        let e = event.pointee
         let kind: UpdateRing.Kind
         if case .kline = e { kind = .kline } else { kind = .ticker }
         ring.record(symbol: e.symbol, time: e.eventTime, kind: kind)
       }
     case .success(.ignored):
-      let e = copy event
+      let e = event.pointee
       ring.record(symbol: e.symbol, time: e.eventTime, kind: .ignored)
     case .failure(let error):
       if rejectedReported < 5 {
@@ -292,6 +296,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
 
   /// Evaluates the cycle `cycle` and writes its diffs.
   private func closeCycle(_ cycle: Int64) {
+    let cpuBegan = MonotonicClock.threadCPUSeconds()
+    defer { closeCPUSeconds += MonotonicClock.threadCPUSeconds() - cpuBegan }
     let began = MonotonicClock.nanos()
     cycleStarted = began
     swapNanos = 0
@@ -376,17 +382,23 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     lastErrors = strategies.indices.map { errors[$0]?.count ?? 0 }
     let names = store.symbols
     var resolved = pendingExits
+    // The symbol index of each resolved diff where known (-1: look the name up to sort).
+    var symbolOf = [Int32](repeating: -1, count: resolved.count)
     pendingExits.removeAll()
     resolved.reserveCapacity(resolved.count + diffs.count)
-    for d in diffs where !disabling.contains(Int(d.strategy)) {
+    symbolOf.reserveCapacity(resolved.count + diffs.count)
+    for d in diffs where disabling.isEmpty || !disabling.contains(Int(d.strategy)) {
       book.set(strategy: Int(d.strategy), symbol: d.symbol, matched: d.isEnter)
+      symbolOf.append(d.symbol)
       resolved.append(
         ResolvedDiff(
           strategy: strategies[Int(d.strategy)].id, symbol: names.name(at: d.symbol),
           isEnter: d.isEnter, price: d.price, info: d.info))
     }
     for k in disabling.sorted() {
-      resolved += exits(of: k)
+      let exiting = exits(of: k)
+      resolved += exiting
+      symbolOf += Array(repeating: -1, count: exiting.count)
       disabled.insert(strategies[k].id)
       summary.disabledStrategies += 1
       let message = errors[k]?.firstMessage ?? ""
@@ -394,7 +406,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
         "strategy \(strategies[k].id): disabled after \(settings.maxFailingCycles) cycles failing on "
           + "most symbols (last error: \(message)); it stays off until its file changes")
     }
-    sortDiffs(&resolved)
+    sortDiffs(&resolved, symbols: symbolOf)
     sink.write(cycle: cycle, time: now, diffs: resolved)
     summary.symbolEvaluations += toEvaluate.count
     summary.filterCalls += calls
@@ -408,7 +420,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
 
   /// Orders diffs by strategy id, then symbol, in byte order (CONTRACT §5). Symbols compare
   /// by a rank computed once per new symbol rather than by their names each time.
-  private func sortDiffs(_ diffs: inout [ResolvedDiff]) {
+  private func sortDiffs(_ diffs: inout [ResolvedDiff], symbols: [Int32]) {
     guard diffs.count > 1 else { return }
     let known = store.symbolCount
     if symbolRank.count != known {
@@ -440,7 +452,9 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       idRank[k] = rank
     }
     let keys = diffs.indices.map { i in
-      (idRank[idOfDiff[i]], rankByName[diffs[i].symbol] ?? Int32.max, i)
+      let s = i < symbols.count ? Int(symbols[i]) : -1
+      let rank = s >= 0 && s < symbolRank.count ? symbolRank[s] : rankByName[diffs[i].symbol]
+      return (idRank[idOfDiff[i]], rank ?? Int32.max, i)
     }
     let order = diffs.indices.sorted { keys[$0] < keys[$1] }
     diffs = order.map { diffs[$0] }

@@ -34,6 +34,13 @@ public final class FanOutSink: DiffSink {
 /// integers digit by digit (a diff line was ~1.7 µs with an `Array` per literal and a
 /// `String` per number, measured by `engine bench` on a filter whose matches flip).
 public enum JSONText {
+  /// Appends a literal's bytes (one copy, where a `String.UTF8View` is appended byte by byte).
+  @inline(__always)
+  public static func append(_ literal: StaticString, to out: inout [UInt8]) {
+    out.append(
+      contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+  }
+
   /// Appends the decimal digits of `value`.
   @inline(__always)
   public static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
@@ -52,6 +59,18 @@ public enum JSONText {
 
   public static func appendString(_ s: String, to out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
+    // Names need no escaping: copy them whole when the string's bytes are contiguous.
+    let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+      for b in bytes where b < 32 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") {
+        return false
+      }
+      out.append(contentsOf: bytes)
+      return true
+    }
+    if copied == true {
+      out.append(UInt8(ascii: "\""))
+      return
+    }
     for byte in s.utf8 {
       switch byte {
       case UInt8(ascii: "\""): out.append(92); out.append(34)
@@ -77,7 +96,7 @@ public enum JSONText {
   /// Shortest text that reads back as the same double; `null` when not finite.
   public static func appendNumber(_ x: Double, to out: inout [UInt8]) {
     guard x.isFinite else {
-      out.append(contentsOf: "null".utf8)
+      JSONText.append("null", to: &out)
       return
     }
     // A double's description fits a small (inline) string: no allocation.
@@ -126,22 +145,26 @@ public final class JSONLinesWriter: DiffSink {
 
   /// Appends one diff line (with its newline) to `out`.
   public static func append(_ d: ResolvedDiff, cycle: Int64, time: Int64, to out: inout [UInt8]) {
-    out.append(contentsOf: "{\"cycle\":".utf8)
+    JSONText.append("{\"cycle\":", to: &out)
     JSONText.appendInteger(cycle, to: &out)
-    out.append(contentsOf: ",\"time\":".utf8)
+    JSONText.append(",\"time\":", to: &out)
     JSONText.appendInteger(time, to: &out)
-    out.append(contentsOf: ",\"strategy\":".utf8)
+    JSONText.append(",\"strategy\":", to: &out)
     JSONText.appendString(d.strategy, to: &out)
-    out.append(contentsOf: ",\"symbol\":".utf8)
+    JSONText.append(",\"symbol\":", to: &out)
     JSONText.appendString(d.symbol, to: &out)
-    out.append(contentsOf: d.isEnter ? ",\"event\":\"enter\"".utf8 : ",\"event\":\"exit\"".utf8)
-    out.append(contentsOf: ",\"price\":".utf8)
+    if d.isEnter {
+      JSONText.append(",\"event\":\"enter\"", to: &out)
+    } else {
+      JSONText.append(",\"event\":\"exit\"", to: &out)
+    }
+    JSONText.append(",\"price\":", to: &out)
     JSONText.appendNumber(d.price, to: &out)
     if d.isEnter, let info = d.info {
-      out.append(contentsOf: ",\"info\":".utf8)
+      JSONText.append(",\"info\":", to: &out)
       JSONText.appendInfo(info, to: &out)
     }
-    out.append(contentsOf: "}\n".utf8)
+    JSONText.append("}\n", to: &out)
   }
 }
 

@@ -104,7 +104,9 @@ struct BenchCommand: ParsableCommand {
         var line =
           "  \(c.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(c.ns_per_eval)) ns/eval"
         if let a = c.apply_ns_per_eval, let e = c.evaluate_ns_per_eval {
-          line += "  (apply \(f(a)), evaluate \(f(e)))"
+          line += "  (apply \(f(a)), evaluate \(f(e))"
+          if let c = c.close_ns_per_eval { line += ", close \(f(c))" }
+          line += ")"
         }
         out += line + "\n"
       }

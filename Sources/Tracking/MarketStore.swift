@@ -135,6 +135,19 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
     }
   }
 
+  /// ``apply(_:)`` of the event at `event`, read in place: the cycle thread's batch loop
+  /// uses it, since passing an array element by value made a copy of the whole event
+  /// (retaining its strings) per event.
+  @inline(__always)
+  public func apply(at event: UnsafePointer<MarketEvent>) -> Result<Applied, ApplyError> {
+    switch event.pointee {
+    case .ticker(let t):
+      return applyTicker(t)
+    case .kline(let k):
+      return applyKline(k)
+    }
+  }
+
   /// The index of `name`, interning it (and initializing its state) if new.
   @inline(__always)
   private func symbolIndex(_ name: String) -> Result<Int, ApplyError> {
