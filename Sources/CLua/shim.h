@@ -71,6 +71,14 @@ static inline void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) 
   return p;
 }
 
+/// The state's memory budget, if the state was made by `clua_newstate`.
+static inline clua_MemoryBudget *clua_budgetof(lua_State *L) {
+  void *ud = NULL;
+  lua_getallocf(L, &ud);
+  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
+  return (b && b->magic == CLUA_BUDGET_MAGIC) ? b : NULL;
+}
+
 static inline lua_State *clua_newstate(clua_MemoryBudget *budget) {
   budget->magic = CLUA_BUDGET_MAGIC;
   return lua_newstate(clua_alloc, budget);
@@ -81,10 +89,7 @@ static inline lua_State *clua_newstate(clua_MemoryBudget *budget) {
 /// cap applies again as soon as control returns to Lua code.
 static inline int clua_trampoline(lua_State *L) {
   clua_SwiftFunction f = (clua_SwiftFunction)lua_touserdata(L, lua_upvalueindex(1));
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  clua_MemoryBudget *budget = (clua_MemoryBudget *)ud;
-  if (budget && budget->magic != CLUA_BUDGET_MAGIC) budget = NULL;
+  clua_MemoryBudget *budget = clua_budgetof(L);
   int enforced = budget ? budget->enforce : 0;
   if (budget) budget->enforce = 0;
   int n = f(L);
@@ -183,14 +188,6 @@ static inline int clua_serieslength(lua_State *L) {
   return 1;
 }
 
-/// The state's memory budget, if the state was made by `clua_newstate`.
-static inline clua_MemoryBudget *clua_budgetof(lua_State *L) {
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
-  return (b && b->magic == CLUA_BUDGET_MAGIC) ? b : NULL;
-}
-
 /// One filter call, the engine's hot path, in one C call: pushes the filter and its argument
 /// from the registry, arms the instruction budget and the memory cap, calls with the message
 /// handler at stack index `msgh`, then disarms both. Leaves 2 results (or the error) on the
@@ -199,10 +196,7 @@ static inline clua_MemoryBudget *clua_budgetof(lua_State *L) {
 static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int budget, int msgh) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, filterRef);
   lua_rawgeti(L, LUA_REGISTRYINDEX, argRef);
-  void *ud = NULL;
-  lua_getallocf(L, &ud);
-  clua_MemoryBudget *b = (clua_MemoryBudget *)ud;
-  if (b && b->magic != CLUA_BUDGET_MAGIC) b = NULL;
+  clua_MemoryBudget *b = clua_budgetof(L);
   clua_setbudget(L, budget);
   if (b) b->enforce = 1;
   int status = lua_pcall(L, 1, 2, msgh);
