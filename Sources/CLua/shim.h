@@ -253,13 +253,6 @@ static inline void clua_dofill(lua_State *L, clua_FillState *f) {
   if (b) b->enforce = enforced;
 }
 
-/// Fills now (light userdata argument 1: the `clua_FillState`), for a protected call from
-/// the host.
-static inline int clua_fillnow(lua_State *L) {
-  clua_dofill(L, (clua_FillState *)lua_touserdata(L, 1));
-  return 0;
-}
-
 /// `__index` of the trigger table (upvalue 1: the `clua_FillState`): fills, then answers.
 static inline int clua_fillview(lua_State *L) {
   clua_FillState *f = (clua_FillState *)lua_touserdata(L, lua_upvalueindex(1));

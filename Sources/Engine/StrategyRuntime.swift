@@ -396,8 +396,8 @@ final class StrategyRuntime {
     f.pointee.nameRef = nameRef(symbol)
     armed += 1
     if eagerFill {
-      // The Lua fill called directly (its arguments pushed from here): cheaper than going
-      // through `clua_fillnow`, which is for fills from inside a filter call.
+      // The Lua fill called directly (its arguments pushed from here, then filled = 1):
+      // `clua_dofill` is for fills from inside a filter call (a C frame, the cap lifted).
       lua_rawgeti(L, clua_registryindex(), lua_Integer(fillRef))
       lua_rawgeti(L, clua_registryindex(), lua_Integer(dataRef))
       let v = t.fields
