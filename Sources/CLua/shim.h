@@ -224,13 +224,8 @@ typedef struct {
   int fills;          /* fills done (the host reads and resets it) */
 } clua_FillState;
 
-/// Writes the fields into the data table and points the proxy at it. Runs inside a filter
-/// call: the memory cap is lifted meanwhile (a field set back from nil may allocate), as
-/// around every host function.
-static inline void clua_dofill(lua_State *L, clua_FillState *f) {
-  clua_MemoryBudget *b = clua_budgetof(L);
-  int enforced = b ? b->enforce : 0;
-  if (b) b->enforce = 0;
+/// Pushes the fill function and its 14 arguments (data table, 11 fields, time, name).
+static inline void clua_pushfill(lua_State *L, const clua_FillState *f) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, f->fillRef);
   lua_rawgeti(L, LUA_REGISTRYINDEX, f->dataRef);
   for (int i = 0; i < 11; i++) {
@@ -239,15 +234,29 @@ static inline void clua_dofill(lua_State *L, clua_FillState *f) {
   }
   if (f->hasTime) lua_pushinteger(L, f->time); else lua_pushnil(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, f->nameRef);
+}
+
+/// Points the proxy (its metatable's `__index`) at the table registered as `ref`: the data
+/// table or the trigger table.
+static inline void clua_pointview(lua_State *L, clua_FillState *f, int ref) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, f->metaRef);
+  lua_pushliteral(L, "__index");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  f->onData = ref == f->dataRef;
+}
+
+/// Writes the fields into the data table and points the proxy at it. Runs inside a filter
+/// call: the memory cap is lifted meanwhile (a field set back from nil may allocate), as
+/// around every host function.
+static inline void clua_dofill(lua_State *L, clua_FillState *f) {
+  clua_MemoryBudget *b = clua_budgetof(L);
+  int enforced = b ? b->enforce : 0;
+  if (b) b->enforce = 0;
+  clua_pushfill(L, f);
   lua_call(L, 14, 0);
-  if (!f->onData) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->metaRef);
-    lua_pushliteral(L, "__index");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, f->dataRef);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
-    f->onData = 1;
-  }
+  if (!f->onData) clua_pointview(L, f, f->dataRef);
   f->filled = 1;
   f->fills++;
   if (b) b->enforce = enforced;

@@ -393,30 +393,20 @@ final class StrategyRuntime {
   private func arm(_ symbol: Int32) {
     let f = fillState
     let t = store.ticker(symbol)
+    f.pointee.fields = (
+      t.fields.price, t.fields.open, t.fields.high, t.fields.low, t.fields.volume,
+      t.fields.quoteVolume, t.fields.change, t.fields.changePct, t.fields.vwap, t.fields.bid,
+      t.fields.ask
+    )
+    f.pointee.time = lua_Integer(t.time)
+    f.pointee.hasTime = t.hasTicker ? 1 : 0
     f.pointee.nameRef = nameRef(symbol)
+    f.pointee.filled = 0
     armed += 1
     if eagerFill {
-      // The Lua fill called directly (its arguments pushed from here, then filled = 1):
-      // `clua_dofill` is for fills from inside a filter call (a C frame, the cap lifted).
-      lua_rawgeti(L, clua_registryindex(), lua_Integer(fillRef))
-      lua_rawgeti(L, clua_registryindex(), lua_Integer(dataRef))
-      let v = t.fields
-      @inline(__always) func push(_ x: Double) {
-        if x.isNaN { lua_pushnil(L) } else { lua_pushnumber(L, x) }
-      }
-      push(v.price)
-      push(v.open)
-      push(v.high)
-      push(v.low)
-      push(v.volume)
-      push(v.quoteVolume)
-      push(v.change)
-      push(v.changePct)
-      push(v.vwap)
-      push(v.bid)
-      push(v.ask)
-      if t.hasTicker { lua_pushinteger(L, lua_Integer(t.time)) } else { lua_pushnil(L) }
-      lua_rawgeti(L, clua_registryindex(), lua_Integer(f.pointee.nameRef))
+      // The Lua fill called directly from here, outside any filter (`clua_dofill` is for
+      // fills from inside a filter call: a C frame, the memory cap lifted).
+      clua_pushfill(L, f)
       // Trusted code, no budget or memory cap armed: fails only if the host is out of memory.
       if clua_pcall(L, 14, 0, 0) != LUA_OK {
         StandardError.line(
@@ -425,29 +415,10 @@ final class StrategyRuntime {
         lua_settop(L, 1)
       }
       f.pointee.filled = 1
-      if f.pointee.onData == 0 { point(at: dataRef) }
-    } else {
-      f.pointee.fields = (
-        t.fields.price, t.fields.open, t.fields.high, t.fields.low, t.fields.volume,
-        t.fields.quoteVolume, t.fields.change, t.fields.changePct, t.fields.vwap, t.fields.bid,
-        t.fields.ask
-      )
-      f.pointee.time = lua_Integer(t.time)
-      f.pointee.hasTime = t.hasTicker ? 1 : 0
-      f.pointee.filled = 0
-      if f.pointee.onData != 0 { point(at: triggerRef) }
+      if f.pointee.onData == 0 { clua_pointview(L, f, dataRef) }
+    } else if f.pointee.onData != 0 {
+      clua_pointview(L, f, triggerRef)
     }
-  }
-
-  /// Points `s` (its metatable's `__index`) at the data or the trigger table.
-  private func point(at table: Int32) {
-    let f = fillState
-    lua_rawgeti(L, clua_registryindex(), lua_Integer(f.pointee.metaRef))
-    lua_pushstring(L, "__index")
-    lua_rawgeti(L, clua_registryindex(), lua_Integer(table))
-    lua_rawset(L, -3)
-    clua_pop(L, 1)
-    f.pointee.onData = table == dataRef ? 1 : 0
   }
 
   /// Chooses how the next evaluation pass fills `s` (call before each): lazily while fewer

@@ -124,20 +124,13 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
 
   /// Applies one event. Call only on the cycle thread, outside evaluation.
   public func apply(_ event: borrowing MarketEvent) -> Result<Applied, ApplyError> {
-    // Switch first and read the payloads in place: `event.symbol` (a computed property over
-    // both cases) copied the whole event, retaining its strings, on every event (profiles of
-    // the bench: a sixth of the apply thread).
-    switch event {
-    case .ticker(let t):
-      return applyTicker(t)
-    case .kline(let k):
-      return applyKline(k)
-    }
+    withUnsafePointer(to: event) { apply(at: $0) }
   }
 
   /// ``apply(_:)`` of the event at `event`, read in place: the cycle thread's batch loop
   /// uses it, since passing an array element by value made a copy of the whole event
-  /// (retaining its strings) per event.
+  /// (retaining its strings) per event. It switches first and reads the payload in place:
+  /// `event.symbol` (a computed property over both cases) also copied the whole event.
   @inline(__always)
   public func apply(at event: UnsafePointer<MarketEvent>) -> Result<Applied, ApplyError> {
     switch event.pointee {
@@ -148,12 +141,13 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
     }
   }
 
-  /// The index of `name`, interning it (and initializing its state) if new.
+  /// The index of `name`, interning it (and initializing its state) if new; nil (counted)
+  /// when `max_symbols` symbols are tracked already.
   @inline(__always)
-  private func symbolIndex(_ name: String) -> Result<Int, ApplyError> {
+  private func symbolIndex(_ name: String) -> Int? {
     guard let sym = state.pointee.symbols.intern(name) else {
       state.pointee.symbolsRejected += 1
-      return .failure(.tooManySymbols(name, capacity: state.pointee.symbols.capacity))
+      return nil
     }
     let s = Int(sym)
     if s == state.pointee.initialized {
@@ -161,16 +155,24 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
       versionStorage[s] = 0
       state.pointee.initialized += 1
     }
-    return .success(s)
+    return s
+  }
+
+  private func rejected(_ name: String) -> Result<Applied, ApplyError> {
+    .failure(.tooManySymbols(name, capacity: state.pointee.symbols.capacity))
+  }
+
+  /// Counts an applied event that changed symbol `s`.
+  @inline(__always)
+  private func changed(_ s: Int) -> Result<Applied, ApplyError> {
+    versionStorage[s] &+= 1
+    state.pointee.eventsApplied += 1
+    return .success(.changed(Int32(s)))
   }
 
   @inline(__always)
   private func applyTicker(_ t: TickerEvent) -> Result<Applied, ApplyError> {
-    let s: Int
-    switch symbolIndex(t.symbol) {
-    case .success(let i): s = i
-    case .failure(let e): return .failure(e)
-    }
+    guard let s = symbolIndex(t.symbol) else { return rejected(t.symbol) }
     let ticker = tickers + s
     if t.isMini {
       ticker.pointee.fields.price = t.fields.price
@@ -198,18 +200,12 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
     }
     ticker.pointee.time = t.eventTime
     ticker.pointee.hasTicker = true
-    versionStorage[s] &+= 1
-    state.pointee.eventsApplied += 1
-    return .success(.changed(Int32(s)))
+    return changed(s)
   }
 
   @inline(__always)
   private func applyKline(_ k: KlineEvent) -> Result<Applied, ApplyError> {
-    let s: Int
-    switch symbolIndex(k.symbol) {
-    case .success(let i): s = i
-    case .failure(let e): return .failure(e)
-    }
+    guard let s = symbolIndex(k.symbol) else { return rejected(k.symbol) }
     guard let iv = intervalIndex(k.interval) else {
       return .failure(.tooManyIntervals(k.interval))
     }
@@ -223,9 +219,7 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
       state.pointee.klinesIgnored += 1
       return .success(.ignored)
     }
-    versionStorage[s] &+= 1
-    state.pointee.eventsApplied += 1
-    return .success(.changed(Int32(s)))
+    return changed(s)
   }
 
   // MARK: Reading (workers, during evaluation)
