@@ -6,7 +6,9 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline int clua_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline int clua_upvalueindex(int i) { return lua_upvalueindex(i); }
@@ -52,6 +54,7 @@ typedef struct {
   size_t limit;
   int enforce;
   unsigned magic;  /* CLUA_BUDGET_MAGIC: marks a state created by clua_newstate */
+  int metatables;  /* 1 once strategy code has called setmetatable (see clua_callfilter) */
 } clua_MemoryBudget;
 
 #define CLUA_BUDGET_MAGIC 0x4C554142u
@@ -131,6 +134,92 @@ static inline void clua_setbudget(lua_State *L, int budget) {
   else lua_sethook(L, NULL, 0, 0);
 }
 
+/// `setmetatable` as the sandbox hands it to strategies calls this first: from then on every
+/// filter call in the state runs with the instruction budget armed, since a metamethod can
+/// run Lua code that no instruction of the filter itself names (see `clua_callfilter`).
+static inline int clua_notemetatable(lua_State *L) {
+  clua_MemoryBudget *b = clua_budgetof(L);
+  if (b) b->metatables = 1;
+  return 0;
+}
+
+typedef struct {
+  unsigned char *bytes;
+  size_t count, capacity;
+} clua_DumpBuffer;
+
+static inline int clua_dumpwriter(lua_State *L, const void *p, size_t size, void *ud) {
+  (void)L;
+  clua_DumpBuffer *d = (clua_DumpBuffer *)ud;
+  if (d->count + size > d->capacity) {
+    size_t capacity = (d->count + size) * 2;
+    unsigned char *bytes = (unsigned char *)realloc(d->bytes, capacity);
+    if (bytes == NULL) return 1;
+    d->bytes = bytes;
+    d->capacity = capacity;
+  }
+  memcpy(d->bytes + d->count, p, size);
+  d->count += size;
+  return 0;
+}
+
+/// Reads one `dumpSize` value (7 bits per byte, most significant first, the last byte has
+/// bit 7 set) at `*at`; 0 on a malformed buffer.
+static inline int clua_readsize(const clua_DumpBuffer *d, size_t *at, size_t *value) {
+  size_t x = 0;
+  for (int n = 0; n < 10 && *at < d->count; n++) {
+    unsigned char b = d->bytes[(*at)++];
+    x = (x << 7) | (b & 0x7f);
+    if (b & 0x80) {
+      *value = x;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/// Whether the Lua function at `idx` can run past `budget` instructions, i.e. whether its
+/// calls need the instruction budget's count hook. Lua 5.4 traces every instruction while a
+/// count hook is set (~1 ns each, plus ~14 ns to arm and disarm it per call: measured with
+/// `engine bench`, most of what a small filter costs beyond the call itself), so the engine
+/// leaves the hook off for filters that provably stay within it: fewer than `budget`
+/// instructions, none of which jumps backwards, loops or calls. Such a function runs each of
+/// its instructions at most once, and runs no other Lua code unless a metamethod does so, which
+/// only tables given a metatable by strategy code can (`clua_notemetatable`; the host's own
+/// metamethods are C functions or straight-line Lua). Anything else, including a dump this
+/// code does not recognise, answers 1. Reads the function's bytecode from `lua_dump` (format
+/// of `ldump.c`, stable across Lua 5.4 releases): the header, then the main function's
+/// code array; opcode numbers as in 5.4's `lopcodes.h`.
+static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
+  if (!lua_isfunction(L, idx) || lua_iscfunction(L, idx)) return 1;
+  clua_DumpBuffer d = {NULL, 0, 0};
+  lua_pushvalue(L, idx);
+  int failed = lua_dump(L, clua_dumpwriter, &d, 1);
+  lua_pop(L, 1);
+  int needs = 1;
+  /* Header: "\x1bLua", version 0x54, format 0, LUAC_DATA (6), 3 sizes, LUAC_INT (8),
+     LUAC_NUM (8): 31 bytes; then the main function's upvalue count (1 byte). */
+  size_t at = 32, source = 0, line = 0, last = 0, size = 0;
+  if (!failed && d.count > 35 && memcmp(d.bytes, "\x1bLua\x54\x00", 6) == 0 && d.bytes[12] == 4
+      && clua_readsize(&d, &at, &source) && source == 0 /* stripped: no source */
+      && clua_readsize(&d, &at, &line) && clua_readsize(&d, &at, &last) && (at += 3)
+      && clua_readsize(&d, &at, &size) && size < (size_t)budget && at + size * 4 <= d.count) {
+    needs = 0;
+    for (size_t i = 0; i < size && !needs; i++) {
+      uint32_t ins;
+      memcpy(&ins, d.bytes + at + i * 4, 4);
+      unsigned op = ins & 0x7f;
+      if (op == 56) /* OP_JMP: only forward */
+        needs = (int32_t)(ins >> 7) - 16777215 < 0;
+      else /* OP_TBC (55: __close), OP_CALL, OP_TAILCALL (68, 69), the loops (73-77), and
+              any opcode number 5.4 does not have */
+        needs = op == 55 || op == 68 || op == 69 || (op >= 73 && op <= 77) || op > 82;
+    }
+  }
+  free(d.bytes);
+  return needs;
+}
+
 /// The userdata at `idx` (NULL if it is none) and the address of its metatable (in `meta`;
 /// NULL if none). Lets the host recognise its own views by metatable address, without
 /// `luaL_testudata`'s registry lookup by name (a string hash per call).
@@ -193,15 +282,19 @@ static inline int clua_serieslength(lua_State *L) {
 /// handler at stack index `msgh`, then disarms both. Leaves 2 results (or the error) on the
 /// stack and returns the `lua_pcall` status. (Done from Swift it was seven calls across the
 /// boundary and a memory-cap toggle through a class: measurable per evaluation.)
-static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int budget, int msgh) {
+static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int budget, int msgh,
+                                  int bounded) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, filterRef);
   lua_rawgeti(L, LUA_REGISTRYINDEX, argRef);
   clua_MemoryBudget *b = clua_budgetof(L);
-  clua_setbudget(L, budget);
+  /* A filter `clua_needsbudget` found bounded needs no hook, unless strategy code has set a
+     metatable (a metamethod could then run unbounded Lua code from it). */
+  int hook = budget > 0 && !(bounded && b && !b->metatables);
+  if (hook) clua_setbudget(L, budget);
   if (b) b->enforce = 1;
   int status = lua_pcall(L, 1, 2, msgh);
   if (b) b->enforce = 0;
-  clua_setbudget(L, 0);
+  if (hook) clua_setbudget(L, 0);
   return status;
 }
 

@@ -56,6 +56,13 @@ public struct Benchmark {
     public var reference: [String: Double]?
     /// The reference filters' costs with their apply/evaluate split (ids as in `reference`).
     public var reference_costs: [StrategyCost]?
+    /// The reference rows of issue 5's table measured in this run (``measureBaselines(_:)``):
+    /// `native_ticker`, `lua_args_ticker`, `native_rsi`, `lua_args_rsi`, ns per evaluation.
+    public var baseline: [String: Double]?
+    /// The engine's reference filters over those rows (same run): `ticker_vs_lua_args`
+    /// (target <= 2.0: "2x the Lua call floor"), `rsi_vs_lua_args` (target <= 1.92: 250 ns
+    /// over the table's 130).
+    public var target_ratios: [String: Double]?
     public var tracking: [String: TrackingCost]?
     public var scaling: [String: Double]?
     public var batch: [String: Double]?
@@ -347,6 +354,16 @@ public struct Benchmark {
       }
       results.reference = reference
       results.reference_costs = referenceCosts
+      let baseline = measureBaselines(full)
+      results.baseline = baseline
+      var ratios: [String: Double] = [:]
+      if let t = reference["ticker"], let b = baseline["lua_args_ticker"], b > 0 {
+        ratios["ticker_vs_lua_args"] = t / b
+      }
+      if let r = reference["rsi"], let b = baseline["lua_args_rsi"], b > 0 {
+        ratios["rsi_vs_lua_args"] = r / b
+      }
+      results.target_ratios = ratios
       results.floor_ns_per_eval = reference["floor"]
       var costs: [StrategyCost] = []
       for s in code.strategies {

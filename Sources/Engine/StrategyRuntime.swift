@@ -28,6 +28,9 @@ final class StrategyRuntime {
   struct Compiled {
     var info: StrategyInfo
     var filterRef: Int32
+    /// The filter provably stays within the instruction budget (no loop, no call: see
+    /// `clua_needsbudget`), so its calls need not run the budget's count hook.
+    var bounded: Bool
     /// Interval index in the store for each timeframe, once the interval is known.
     var intervalIndices: [Int?]
   }
@@ -124,13 +127,14 @@ final class StrategyRuntime {
     let minCandlesValue = clua_tointeger(L, top + 2, &isNumber)
     let minCandles = isNumber != 0 ? Int(minCandlesValue) : (timeframes.isEmpty ? 0 : 1)
     let description = lua_type(L, top + 3) == LUA_TSTRING ? lua.string(at: top + 3) : nil
+    let bounded = clua_needsbudget(L, top + 1, lua_Integer(budget)) == 0
     lua_pushvalue(L, top + 1)
     let filterRef = lua.ref()
     let info = StrategyInfo(
       id: source.id, path: source.path, description: description, timeframes: timeframes,
       minCandles: minCandles)
     return Compiled(
-      info: info, filterRef: filterRef,
+      info: info, filterRef: filterRef, bounded: bounded,
       intervalIndices: timeframes.map { store.knownIntervalIndex($0) })
   }
 
@@ -183,6 +187,7 @@ final class StrategyRuntime {
   /// touches only local arrays.
   struct Plan {
     var filterRefs: [Int32]
+    var bounded: [Bool]
     var minCandles: [Int]
     /// Store interval index of each declared timeframe (-1: not seen yet, so no candles).
     var intervals: [[Int]]
@@ -190,7 +195,8 @@ final class StrategyRuntime {
 
   func makePlan() -> Plan {
     Plan(
-      filterRefs: strategies.map(\.filterRef), minCandles: strategies.map(\.info.minCandles),
+      filterRefs: strategies.map(\.filterRef), bounded: strategies.map(\.bounded),
+      minCandles: strategies.map(\.info.minCandles),
       intervals: strategies.map { c in c.info.timeframes.map { store.knownIntervalIndex($0) ?? -1 }
       })
   }
@@ -256,7 +262,9 @@ final class StrategyRuntime {
     guard store.ticker(symbol).hasTicker, isEvaluable(k, symbol: symbol, plan: plan) else {
       return .notEvaluable
     }
-    return call(plan.filterRefs[k], proxy: prepareView(symbol), path: strategies[k].info.path)
+    return call(
+      plan.filterRefs[k], bounded: plan.bounded[k], proxy: prepareView(symbol),
+      path: strategies[k].info.path)
   }
 
   /// One filter call: the message handler sits at stack index 1 for the state's whole life,
@@ -264,10 +272,11 @@ final class StrategyRuntime {
   /// memory cap are armed for the call only.
   @inline(__always)
   func call(
-    _ filterRef: Int32, proxy: Int32, wantsInfo: Bool = true, path: @autoclosure () -> String
+    _ filterRef: Int32, bounded: Bool, proxy: Int32, wantsInfo: Bool = true,
+    path: @autoclosure () -> String
   ) -> Outcome {
     let L = self.L
-    let status = clua_callfilter(L, filterRef, proxy, budget, 1)
+    let status = clua_callfilter(L, filterRef, proxy, budget, 1, bounded ? 1 : 0)
     defer { lua_settop(L, 1) }
     guard status == LUA_OK else {
       if status == LUA_ERRMEM {

@@ -111,6 +111,14 @@ struct BenchCommand: ParsableCommand {
         out += line + "\n"
       }
     }
+    if let b = r.baseline {
+      out +=
+        "  issue 5's reference rows, same run: native \(f(b["native_ticker"] ?? 0)) / \(f(b["native_rsi"] ?? 0)) ns/eval, Lua with numbers as arguments \(f(b["lua_args_ticker"] ?? 0)) / \(f(b["lua_args_rsi"] ?? 0)) ns/eval (ticker / rsi)\n"
+    }
+    if let t = r.target_ratios {
+      out +=
+        "  engine over Lua-with-arguments: ticker x\(f(t["ticker_vs_lua_args"] ?? 0, 2)) (target <= 2.0), rsi x\(f(t["rsi_vs_lua_args"] ?? 0, 2)) (target <= 1.92)\n"
+    }
     if let tracking = r.tracking {
       out += "\ntracking A/B (CPU per cycle, 1 worker):\n"
       for key in ["churn_10", "churn_100"] {

@@ -17,7 +17,7 @@ public final class LuaState {
   public init(memoryLimit: Int = 64 << 20) throws(LuaError) {
     budget = .allocate(capacity: 1)
     budget.initialize(
-      to: clua_MemoryBudget(used: 0, limit: max(0, memoryLimit), enforce: 0, magic: 0))
+      to: clua_MemoryBudget(used: 0, limit: max(0, memoryLimit), enforce: 0, magic: 0, metatables: 0))
     guard let L = clua_newstate(budget) else {
       budget.deallocate()
       throw LuaError(message: "cannot create a Lua state")

@@ -14,7 +14,7 @@ import CLua
 /// `__gc` metamethods. `require` loads only plugins the host handed over.
 public enum Sandbox {
   static let prelude = #"""
-    local host_print = ...
+    local host_print, note_metatable = ...
     local G = _G
     local setmetatable, getmetatable, rawget, rawset, rawequal, rawlen =
       setmetatable, getmetatable, rawget, rawset, rawequal, rawlen
@@ -57,10 +57,13 @@ public enum Sandbox {
     }
     -- A __gc metamethod would run strategy code during any later allocation, even host
     -- work outside a protected call and outside the instruction budget: refuse it.
+    -- note_metatable: from now on every filter call in this state is counted by the
+    -- instruction budget (a metamethod may run Lua code a filter's own code does not name).
     base.setmetatable = function(t, mt)
       if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
         error("__gc metamethods are not allowed in strategies", 2)
       end
+      note_metatable()
       return setmetatable(t, mt)
     end
     -- rawset would bypass the read-only proxies (views, libraries): refuse protected tables.
@@ -153,7 +156,8 @@ public enum Sandbox {
     }
     try state.load(prelude, chunkName: "=sandbox")
     state.push(hostPrint)
-    try state.protectedCall(arguments: 1, results: 5)
+    lua_pushcclosure(L, clua_notemetatable, 0)
+    try state.protectedCall(arguments: 2, results: 5)
     let clearPlugins = state.ref()
     let setPlugin = state.ref()
     let readonly = state.ref()

@@ -68,6 +68,16 @@ struct SandboxAbuseTests {
       "gc_meta",
       "return { filter = function(s) setmetatable({}, { __gc = function() while true do end end }) return true end }"
     ),
+    // Filters with no loop and no call run without the count hook: a metamethod that
+    // loops must still be stopped by the budget.
+    (
+      "meta_lt",
+      "local t = setmetatable({}, { __lt = function() while true do end end }) return { filter = function(s) return t < t end }"
+    ),
+    (
+      "meta_index",
+      "local t = setmetatable({}, { __index = function() while true do end end }) return { filter = function(s) return s.price > 0 and t.x end }"
+    ),
     ("yield", "return { filter = function(s) return coroutine.yield(1) end }"),
     ("collect", "return { filter = function(s) collectgarbage('stop') return true end }"),
     ("chunk_loop", "while true do end return { filter = function() return true end }"),
@@ -90,6 +100,8 @@ struct SandboxAbuseTests {
     let own = run.output.split(separator: "\n").filter { $0.contains("\"strategy\":\"zz_") }
     if name == "huge_info" {
       #expect(own.allSatisfy { $0.utf8.count < 600 })
+    } else if name.hasPrefix("meta_") {
+      #expect(run.log.contains { $0.contains("zz_\(name)") && $0.contains("instruction budget") })
     } else if name != "globals" {
       #expect(run.summary.filterErrors > 0, "\(name) should fail")
       #expect(run.log.contains { $0.contains("zz_\(name)") })

@@ -115,4 +115,61 @@ struct SandboxTests {
     // The state still works afterwards.
     #expect(try run("return 'alive'", in: s).get() == "alive")
   }
+
+  /// Whether `clua_needsbudget` says the function `source` returns needs the count hook.
+  private func needsBudget(_ source: String, budget: Int = 1_000_000) throws -> Bool {
+    let s = try SandboxedState()
+    try s.runChunk(source, path: "f.lua", id: "f")
+    return clua_needsbudget(s.lua.L, -1, lua_Integer(budget)) != 0
+  }
+
+  @Test(
+    "straight-line filters are bounded (no count hook needed)",
+    arguments: [
+      "return function(s) return false end",
+      "return function(s) return s.change_pct > 5 and s.quote_volume > 1e6 end",
+      "local k = 3 return function(s) if s.a then return s.b + k, 'x' .. s.c else return #s.d == 0 end end",
+      "return function(s) local t = { s.a, s.b, n = 2 } t.x = -t[1] return t, function() end end",
+      "local n = 0 return function(s) n = n + 1 return n % 2 == 0, n // 3 end",
+    ])
+  func bounded(source: String) throws {
+    #expect(try needsBudget(source) == false)
+  }
+
+  @Test(
+    "filters that loop, call or close need the count hook",
+    arguments: [
+      "return function(s) while true do end end",
+      "return function(s) for i = 1, 3 do end return true end",
+      "return function(s) for k in next, s do end end",
+      "return function(s) ::again:: if s.x then goto again end end",
+      "return function(s) repeat until s.done end",
+      "return function(s) return math.max(s.a, 1) > 2 end",
+      "return function(s) return s:upper() end",
+      "local f return function(s) return f(s) end",
+      "return function(s) local x <close> = s.h return true end",
+      "return print",
+    ])
+  func unbounded(source: String) throws {
+    #expect(try needsBudget(source) == true)
+  }
+
+  @Test("a straight-line function longer than the budget needs the count hook")
+  func longFunction() throws {
+    let body = (0..<400).map { "x = s.a + \($0)" }.joined(separator: " ")
+    let source = "return function(s) local x \(body) return x end"
+    #expect(try needsBudget(source, budget: 1000) == true)
+    #expect(try needsBudget(source, budget: 100_000) == false)
+  }
+
+  @Test("setmetatable from strategy code marks the state (every filter then runs counted)")
+  func metatableMark() throws {
+    let s = try SandboxedState()
+    let L = s.lua.L
+    #expect(clua_budgetof(L)?.pointee.metatables == 0)
+    _ = try run("return getmetatable('') == nil", in: s).get()
+    #expect(clua_budgetof(L)?.pointee.metatables == 0)
+    _ = try run("local t = setmetatable({}, {}) return 'ok'", in: s).get()
+    #expect(clua_budgetof(L)?.pointee.metatables == 1)
+  }
 }
