@@ -64,8 +64,8 @@ extension Benchmark {
     }
   }
 
-  /// ns per evaluation of the four baseline rows, each the median of `repeats` runs over the
-  /// cycles of `m` (every symbol changing every cycle).
+  /// ns per evaluation of the four baseline rows, one run each over the cycles of `m` (every
+  /// symbol changing every cycle); the caller repeats it between the engine's runs.
   func measureBaselines(_ m: Market) -> [String: Double] {
     let n = options.symbols
     var index: [String: Int] = [:]
@@ -81,20 +81,18 @@ extension Benchmark {
     let nativeTicker: [(Double, Double) -> Bool] = Array(
       repeating: { $0 > 5 && $1 > 1e6 }, count: 3)
     let nativeRSI: [(Double) -> Bool] = Array(repeating: { !$0.isNaN && $0 < 30 }, count: 3)
-    results["native_ticker"] = median {
-      timed(m, &data, index: index) { c, q, _ in
+    results["native_ticker"] =
+      (timed(m, &data, index: index) { c, q, _ in
         var hits = 0
         for f in nativeTicker where f(c, q) { hits += 1 }
         return hits
-      }
-    }
-    results["native_rsi"] = median {
-      timed(m, &data, index: index) { _, _, rsi in
+      })
+    results["native_rsi"] =
+      (timed(m, &data, index: index) { _, _, rsi in
         var hits = 0
         for f in nativeRSI where f(rsi) { hits += 1 }
         return hits
-      }
-    }
+      })
     guard let L = luaL_newstate() else { return results }
     defer { lua_close(L) }
     func refs(_ source: String) -> [Int32] {
@@ -109,8 +107,8 @@ extension Benchmark {
     let tickerRefs = refs("return function(c, q) return c > 5 and q > 1e6 end")
     let rsiRefs = refs("return function(r) return r == r and r < 30 end")
     guard tickerRefs.count == 3, rsiRefs.count == 3 else { return results }
-    results["lua_args_ticker"] = median {
-      timed(m, &data, index: index) { c, q, _ in
+    results["lua_args_ticker"] =
+      (timed(m, &data, index: index) { c, q, _ in
         var hits = 0
         for r in tickerRefs {
           lua_rawgeti(L, clua_registryindex(), lua_Integer(r))
@@ -120,10 +118,9 @@ extension Benchmark {
           lua_settop(L, 0)
         }
         return hits
-      }
-    }
-    results["lua_args_rsi"] = median {
-      timed(m, &data, index: index) { _, _, rsi in
+      })
+    results["lua_args_rsi"] =
+      (timed(m, &data, index: index) { _, _, rsi in
         var hits = 0
         for r in rsiRefs {
           lua_rawgeti(L, clua_registryindex(), lua_Integer(r))
@@ -132,15 +129,8 @@ extension Benchmark {
           lua_settop(L, 0)
         }
         return hits
-      }
-    }
+      })
     return results
-  }
-
-  private func median(_ sample: () -> Double) -> Double {
-    var samples = (0..<max(1, options.repeats)).map { _ in sample() }
-    samples.sort()
-    return samples[samples.count / 2]
   }
 
   /// Applies `events` to the arrays; returns the symbols they changed (in order, once each).
