@@ -533,11 +533,40 @@ public struct Benchmark {
       parsed += 1
     }
     let foundationSeconds = MonotonicClock.seconds() - foundationBegan
+    // Issue 5 states the target against `JSONDecoder`: typed decoding of the same lines into
+    // Codable structs, numbers converted from their strings, as a Foundation-based feed would.
+    let decoder = JSONDecoder()
+    let decoderBegan = MonotonicClock.seconds()
+    var decoded = 0
+    func decode<T: Decodable>(_ type: T.Type, _ data: Data, enveloped: Bool) -> T? {
+      enveloped
+        ? (try? decoder.decode(FoundationEnvelope<T>.self, from: data))?.data
+        : try? decoder.decode(T.self, from: data)
+    }
+    for line in lines {
+      let data = Data(line.utf8)
+      let enveloped = line.hasPrefix("{\"stream\"")
+      if line.contains("\"kline\"") {
+        if let k = decode(FoundationKlineEvent.self, data, enveloped: enveloped),
+          k.k.numbers.allSatisfy({ $0 != nil })
+        {
+          decoded += 1
+        }
+      } else if let t = decode(FoundationTicker.self, data, enveloped: enveloped),
+        t.numbers[0] != nil
+      {
+        decoded += 1
+      }
+    }
+    let decoderSeconds = MonotonicClock.seconds() - decoderBegan
     let mbps = Double(bytes) / 1e6 / seconds
     let foundation = Double(bytes) / 1e6 / foundationSeconds
+    let typed = Double(bytes) / 1e6 / decoderSeconds
     return [
       "mb_per_s": mbps, "messages_per_s": Double(messages) / seconds,
       "foundation_jsonserialization_mb_per_s": foundation, "ratio_to_foundation": mbps / foundation,
+      "foundation_jsondecoder_mb_per_s": typed, "ratio_to_jsondecoder": mbps / typed,
+      "jsondecoder_messages": Double(decoded),
       "bytes": Double(bytes), "messages": Double(parsed),
     ]
   }
@@ -611,4 +640,33 @@ struct SplitMix64 {
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
   }
+}
+
+/// The simulator's Binance messages as a `JSONDecoder` user would type them (the fields the
+/// engine reads; numbers arrive as strings and are converted like the engine's parser does),
+/// raw or in a combined-stream envelope.
+struct FoundationEnvelope<T: Decodable>: Decodable {
+  let stream: String
+  let data: T
+}
+
+struct FoundationTicker: Decodable {
+  let E: Int64
+  let s: String
+  let c, o, h, l, v, q: String
+  let p, P, w, b, a: String?
+  var numbers: [Double?] { [c, o, h, l, v, q, p, P, w, b, a].map { $0.flatMap(Double.init) } }
+}
+
+struct FoundationKlineEvent: Decodable {
+  struct Kline: Decodable {
+    let t: Int64
+    let i: String
+    let o, h, l, c, v: String
+    let x: Bool
+    var numbers: [Double?] { [o, h, l, c, v].map { Double($0) } }
+  }
+  let E: Int64
+  let s: String
+  let k: Kline
 }

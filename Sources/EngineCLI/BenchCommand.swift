@@ -139,7 +139,7 @@ struct BenchCommand: ParsableCommand {
     }
     if let i = r.ingest {
       out +=
-        "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
+        "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONDecoder \(f(i["foundation_jsondecoder_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_jsondecoder"] ?? 0, 1))), JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
     }
     if let l = r.latency_ms {
       out +=
