@@ -268,8 +268,9 @@ final class StrategyRuntime {
   }
 
   /// One filter call: the message handler sits at stack index 1 for the state's whole life,
-  /// the filter and the view are pushed from the registry, the instruction budget and the
-  /// memory cap are armed for the call only.
+  /// the filter and the view are pushed from the registry, the memory cap and (unless the
+  /// filter is `bounded` and no strategy code has set a metatable) the instruction budget
+  /// are armed for the call only.
   @inline(__always)
   func call(
     _ filterRef: Int32, bounded: Bool, proxy: Int32, wantsInfo: Bool = true,

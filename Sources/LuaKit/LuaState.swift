@@ -17,7 +17,8 @@ public final class LuaState {
   public init(memoryLimit: Int = 64 << 20) throws(LuaError) {
     budget = .allocate(capacity: 1)
     budget.initialize(
-      to: clua_MemoryBudget(used: 0, limit: max(0, memoryLimit), enforce: 0, magic: 0, metatables: 0))
+      to: clua_MemoryBudget(
+        used: 0, limit: max(0, memoryLimit), enforce: 0, magic: 0, metatables: 0))
     guard let L = clua_newstate(budget) else {
       budget.deallocate()
       throw LuaError(message: "cannot create a Lua state")
@@ -70,7 +71,8 @@ public final class LuaState {
     var bytes = Array(source.utf8)
     bytes.append(0)
     let status = bytes.withUnsafeBufferPointer { buf in
-      buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {  // safe: non-empty array
+      // safe: non-empty array (a 0 was appended), so baseAddress is non-nil
+      buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
         clua_loadtext(L, $0, buf.count - 1, chunkName)
       }
     }

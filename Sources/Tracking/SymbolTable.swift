@@ -32,7 +32,8 @@ public struct SymbolTable: Sendable {
       var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
       var i = 0
       while i + 8 <= bytes.count {
-        let word = UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)  // safe: i + 8 <= count
+        // safe: i + 8 <= count
+        let word = UnsafeRawPointer(bytes.baseAddress! + i).loadUnaligned(as: UInt64.self)
         h = (h ^ word) &* 0xBF58_476D_1CE4_E5B9
         h ^= h >> 29
         i += 8
