@@ -220,7 +220,7 @@ public struct Benchmark {
     var buffer: [UInt8] = []
     func write(cycle: Int64, time: Int64, diffs: [ResolvedDiff]) {
       buffer.removeAll(keepingCapacity: true)
-      for d in diffs { JSONLinesWriter.append(d, cycle: cycle, time: time, to: &buffer) }
+      JSONLinesWriter.append(diffs, cycle: cycle, time: time, to: &buffer)
       diffBytes += buffer.count
       guard measureFull else { return }
       for d in diffs {

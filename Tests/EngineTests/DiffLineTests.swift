@@ -51,4 +51,26 @@ struct DiffLineTests {
     #expect(object["info"] as? String == tricky)
     #expect(object["symbol"] as? String == "SYM")
   }
+
+  @Test("a cycle's lines written together equal the lines written one by one")
+  func cycleLines() {
+    var diffs: [ResolvedDiff] = []
+    for i in 0..<50 {
+      let strategy = i % 3 == 0 ? "momentum" : "rsi \"x\""
+      let info: DiffInfo? = i % 4 == 0 ? .string("n\(i)") : nil
+      diffs.append(
+        ResolvedDiff(
+          strategy: strategy, symbol: "S\(i)USDT", isEnter: i % 2 == 0, price: Double(i) * 1.5,
+          info: info))
+    }
+    var together: [UInt8] = []
+    JSONLinesWriter.append(diffs, cycle: 42, time: 1_732_400_042_000, to: &together)
+    var one: [UInt8] = []
+    for d in diffs { JSONLinesWriter.append(d, cycle: 42, time: 1_732_400_042_000, to: &one) }
+    #expect(together == one)
+    #expect(together.filter { $0 == 10 }.count == 50)
+    var none: [UInt8] = [1]
+    JSONLinesWriter.append([], cycle: 1, time: 1, to: &none)
+    #expect(none == [1])
+  }
 }
