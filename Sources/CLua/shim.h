@@ -182,12 +182,16 @@ static inline int clua_readsize(const clua_DumpBuffer *d, size_t *at, size_t *va
 /// calls need the instruction budget's count hook. Lua 5.4 traces every instruction while a
 /// count hook is set (~1 ns each, plus ~14 ns to arm and disarm it per call: measured with
 /// `engine bench`, most of what a small filter costs beyond the call itself), so the engine
-/// leaves the hook off for filters that provably stay within it: fewer than `budget`
-/// instructions, none of which jumps backwards, loops or calls. Such a function runs each of
-/// its instructions at most once, and runs no other Lua code unless a metamethod does so, which
-/// only tables given a metatable by strategy code can (`clua_notemetatable`; the host's own
-/// metamethods are C functions or straight-line Lua). Anything else, including a dump this
-/// code does not recognise, answers 1. Reads the function's bytecode from `lua_dump` (format
+/// leaves the hook off for filters that provably stay within it: none of their instructions
+/// jumps backwards, loops or calls, and there are few enough of them. Such a function runs
+/// each of its instructions at most once, and runs no other Lua code unless a metamethod
+/// does so. Metamethods that run Lua code come only from tables given a metatable by
+/// strategy code (`clua_notemetatable` then turns the hook back on) or from the host: the
+/// sandbox's read-only tables (`__len`, `__newindex`: under 8 instructions each, per
+/// instruction of the filter that triggers them) and the fill of `s` (under 64, once per
+/// call). So `size * 8 + 64 < budget` bounds everything a hooked call could count (the
+/// test `marginCoversHostMetamethods` fails with `size < budget`). Anything else, including
+/// a dump this code does not recognise, answers 1. Reads the function's bytecode from `lua_dump` (format
 /// of `ldump.c`, stable across Lua 5.4 releases): the header, then the main function's
 /// code array; opcode numbers as in 5.4's `lopcodes.h`.
 static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
@@ -203,7 +207,8 @@ static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
   if (!failed && d.count > 35 && memcmp(d.bytes, "\x1bLua\x54\x00", 6) == 0 && d.bytes[12] == 4
       && clua_readsize(&d, &at, &source) && source == 0 /* stripped: no source */
       && clua_readsize(&d, &at, &line) && clua_readsize(&d, &at, &last) && (at += 3)
-      && clua_readsize(&d, &at, &size) && size < (size_t)budget && at + size * 4 <= d.count) {
+      && clua_readsize(&d, &at, &size) && size * 8 + 64 < (size_t)budget
+      && at + size * 4 <= d.count) {
     needs = 0;
     for (size_t i = 0; i < size && !needs; i++) {
       uint32_t ins;

@@ -154,12 +154,36 @@ struct SandboxTests {
     #expect(try needsBudget(source) == true)
   }
 
-  @Test("a straight-line function longer than the budget needs the count hook")
+  @Test("a straight-line function too long for the budget (with the host's margin) needs the hook")
   func longFunction() throws {
-    let body = (0..<400).map { "x = s.a + \($0)" }.joined(separator: " ")
-    let source = "return function(s) local x \(body) return x end"
-    #expect(try needsBudget(source, budget: 1000) == true)
-    #expect(try needsBudget(source, budget: 100_000) == false)
+    func source(_ n: Int) -> String {
+      let body = (0..<n).map { "x = s.a + \($0)" }.joined(separator: " ")
+      return "return function(s) local x \(body) return x end"
+    }
+    #expect(try needsBudget(source(400), budget: 1000) == true)
+    #expect(try needsBudget(source(400), budget: 100_000) == false)
+    #expect(try needsBudget(source(10), budget: 1000) == false)
+    // ~180 instructions: fewer than the budget, but not with 8 per instruction to spare.
+    #expect(try needsBudget(source(60), budget: 1000) == true)
+  }
+
+  @Test("a filter left unhooked never reaches the budget, host metamethods included")
+  func marginCoversHostMetamethods() throws {
+    var unhooked = 0
+    for k in [1, 5, 20, 40, 80, 160, 200, 240] {
+      let sum = Array(repeating: "#math", count: k).joined(separator: " + ")
+      let source = "return function(s) return \(sum) end"
+      guard try needsBudget(source, budget: 1000) == false else { continue }
+      unhooked += 1
+      // The same call with the hook armed at that budget must not be aborted.
+      let s = try SandboxedState()
+      try s.runChunk(source, path: "f.lua", id: "f")
+      lua_pushnil(s.lua.L)
+      clua_setbudget(s.lua.L, 1000)
+      defer { clua_setbudget(s.lua.L, 0) }
+      #expect(throws: Never.self) { try s.lua.protectedCall(arguments: 1, results: 1) }
+    }
+    #expect(unhooked >= 2)
   }
 
   @Test("setmetatable from strategy code marks the state (every filter then runs counted)")
