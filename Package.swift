@@ -43,7 +43,11 @@ let package = Package(
       name: "Tracking",
       dependencies: [.product(name: "Atomics", package: "swift-atomics")]
     ),
-    .target(name: "Feeds", dependencies: ["Tracking"]),
+    .target(
+      name: "Feeds",
+      dependencies: [
+        "Tracking", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ]),
     // Binance's public WebSocket streams and REST backfill, as a Feed.
     .target(
       name: "BinanceFeed",
