@@ -44,10 +44,13 @@ struct EngineServerTests {
     for request in raw where accepted.last?.cycleHeader != request.cycleHeader {
       accepted.append((request.body, request.cycleHeader, request.signature))
     }
-    #expect(raw.count - accepted.count <= 1)
     let sink = try #require(run.services.webhooks.first)
     let stats = sink.stats
     #expect(stats.retries >= 4)
+    // Each duplicate is an attempt the client retried although the receiver had taken it (a
+    // timeout: rare, though under ThreadSanitizer on a loaded machine it happened twice in
+    // one run), so duplicates never outnumber the retries beyond the 4 refused attempts.
+    #expect(raw.count - accepted.count <= stats.retries - 4)
     #expect(stats.dropped == 0)
     #expect(stats.queueDepth == 0)
     #expect(receiver.received.withLock { $0.filter { $0.status != 200 }.count } == 4)
