@@ -107,29 +107,26 @@ extension Benchmark {
     let tickerRefs = refs("return function(c, q) return c > 5 and q > 1e6 end")
     let rsiRefs = refs("return function(r) return r == r and r < 30 end")
     guard tickerRefs.count == 3, rsiRefs.count == 3 else { return results }
-    results["lua_args_ticker"] =
-      (timed(m, &data, index: index) { c, q, _ in
-        var hits = 0
-        for r in tickerRefs {
-          lua_rawgeti(L, clua_registryindex(), lua_Integer(r))
-          lua_pushnumber(L, c)
-          lua_pushnumber(L, q)
-          if lua_pcallk(L, 2, 1, 0, 0, nil) == LUA_OK, lua_toboolean(L, -1) != 0 { hits += 1 }
-          lua_settop(L, 0)
+    /// Calls each filter in `refs` with `a` (and `b` when `arguments` is 2); counts matches.
+    func luaHits(_ refs: [Int32], _ a: Double, _ b: Double, arguments: Int32) -> Int {
+      var hits = 0
+      for r in refs {
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(r))
+        lua_pushnumber(L, a)
+        if arguments == 2 { lua_pushnumber(L, b) }
+        if lua_pcallk(L, arguments, 1, 0, 0, nil) == LUA_OK, lua_toboolean(L, -1) != 0 {
+          hits += 1
         }
-        return hits
-      })
-    results["lua_args_rsi"] =
-      (timed(m, &data, index: index) { _, _, rsi in
-        var hits = 0
-        for r in rsiRefs {
-          lua_rawgeti(L, clua_registryindex(), lua_Integer(r))
-          lua_pushnumber(L, rsi)
-          if lua_pcallk(L, 1, 1, 0, 0, nil) == LUA_OK, lua_toboolean(L, -1) != 0 { hits += 1 }
-          lua_settop(L, 0)
-        }
-        return hits
-      })
+        lua_settop(L, 0)
+      }
+      return hits
+    }
+    results["lua_args_ticker"] = timed(m, &data, index: index) { c, q, _ in
+      luaHits(tickerRefs, c, q, arguments: 2)
+    }
+    results["lua_args_rsi"] = timed(m, &data, index: index) { _, _, rsi in
+      luaHits(rsiRefs, rsi, 0, arguments: 1)
+    }
     return results
   }
 

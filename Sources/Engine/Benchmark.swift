@@ -348,8 +348,12 @@ public struct Benchmark {
       // seconds, and a ratio of two figures taken far apart would carry it.
       var samples: [String: [StrategyCost]] = [:]
       var baselines: [[String: Double]] = []
-      var tickerRatios: [Double] = []
-      var rsiRatios: [Double] = []
+      // (reference filter, its row, ratio key)
+      let targets = [
+        ("ticker", "lua_args_ticker", "ticker_vs_lua_args"),
+        ("rsi", "lua_args_rsi", "rsi_vs_lua_args"),
+      ]
+      var ratioSamples: [String: [Double]] = [:]
       for _ in 0..<max(1, options.repeats) {
         var round: [String: Double] = [:]
         for (name, source) in Self.referenceFilters {
@@ -362,11 +366,10 @@ public struct Benchmark {
         }
         let baseline = measureBaselines(full)
         baselines.append(baseline)
-        if let t = round["ticker"], let b = baseline["lua_args_ticker"], b > 0 {
-          tickerRatios.append(t / b)
-        }
-        if let r = round["rsi"], let b = baseline["lua_args_rsi"], b > 0 {
-          rsiRatios.append(r / b)
+        for (reference, row, key) in targets {
+          if let t = round[reference], let b = baseline[row], b > 0 {
+            ratioSamples[key, default: []].append(t / b)
+          }
         }
       }
       var reference: [String: Double] = [:]
@@ -379,14 +382,11 @@ public struct Benchmark {
       results.reference = reference
       results.reference_costs = referenceCosts
       var baseline: [String: Double] = [:]
-      for key in baselines.first?.keys ?? [:].keys {
+      for key in Set(baselines.flatMap(\.keys)) {
         baseline[key] = Self.median(baselines.compactMap { $0[key] })
       }
       results.baseline = baseline
-      var ratios: [String: Double] = [:]
-      if !tickerRatios.isEmpty { ratios["ticker_vs_lua_args"] = Self.median(tickerRatios) }
-      if !rsiRatios.isEmpty { ratios["rsi_vs_lua_args"] = Self.median(rsiRatios) }
-      results.target_ratios = ratios
+      results.target_ratios = ratioSamples.mapValues { Self.median($0) }
       results.floor_ns_per_eval = reference["floor"]
       var costs: [StrategyCost] = []
       for s in code.strategies {
