@@ -106,7 +106,8 @@ let package = Package(
         .product(name: "NIOWebSocket", package: "swift-nio"),
       ]
     ),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit"]),
+    .testTarget(
+      name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit", "CLua"]),
     .testTarget(
       name: "EngineServerTests",
       dependencies: [

@@ -320,7 +320,148 @@ typedef struct {
   int filled;         /* 1 once the data table holds this symbol */
   int onData;         /* 1 while the proxy's __index is the data table (else the trigger) */
   int fills;          /* fills done (the host reads and resets it) */
+  /* Direct writes (see clua_directfill): the data table, its node array when the slots were
+     found, each field's node, and the key strings (address and tag) the nodes must hold. */
+  int direct;
+  const unsigned char *table;
+  const unsigned char *node;
+  unsigned char *slots[13];
+  const void *keys[13];
+  unsigned char keytags[13];
+  const void *name;   /* the symbol's name string (address) and its value tag */
+  unsigned char nametag;
 } clua_FillState;
+
+/* Lua 5.4's object layout (lobject.h, unchanged from 5.4.0 to 5.4.7; 5.4.4 here):
+   Table { GCObject *next; lu_byte tt, marked, flags, lsizenode; unsigned alimit;
+           TValue *array; Node *node; ... }  -> lsizenode at byte 11, node at byte 24.
+   Node (24 bytes) { Value value_; lu_byte tt_; lu_byte key_tt; int next; Value key_val; }.
+   TString { GCObject *next; lu_byte tt; ... } -> its type tag at byte 8. */
+#define CLUA_T_LSIZENODE 11
+#define CLUA_T_NODE 24
+#define CLUA_NODE_SIZE 24
+#define CLUA_VNIL 0x00
+#define CLUA_VNUMINT 0x03
+#define CLUA_VNUMFLT 0x13
+#define CLUA_COLLECTABLE 0x40
+
+/// The value tag a Lua value of the string at `p` (from `lua_topointer`) carries.
+static inline unsigned char clua_stringtag(const void *p) {
+  return (unsigned char)(((const unsigned char *)p)[8] | CLUA_COLLECTABLE);
+}
+
+/// Finds each field's node in the data table's node array (NULL where its key is absent).
+static inline void clua_findslots(clua_FillState *f) {
+  const unsigned char *t = f->table;
+  unsigned lsize = t[CLUA_T_LSIZENODE];
+  unsigned char *node = *(unsigned char *const *)(t + CLUA_T_NODE);
+  size_t n = lsize < 16 ? (size_t)1 << lsize : 0;
+  for (int i = 0; i < 13; i++) {
+    f->slots[i] = NULL;
+    for (size_t j = 0; j < n; j++) {
+      unsigned char *p = node + j * CLUA_NODE_SIZE;
+      if (p[9] == f->keytags[i] && *(const void *const *)(p + 16) == f->keys[i]) {
+        f->slots[i] = p;
+        break;
+      }
+    }
+  }
+  f->node = node;
+}
+
+/// Writes the symbol's fields straight into the data table's nodes: 13 stores instead of a
+/// Lua call with 14 arguments (profiles: the fill was a third of a ticker filter's
+/// evaluation). Returns 0, writing nothing, when it cannot: direct mode off, the node array
+/// moved, or a field with a value whose key is gone (a key whose value was nil, for a field
+/// the feed never sent, can be cleared by the collector); the caller then fills with the Lua
+/// function, which re-creates keys, and calls `clua_findslots`.
+/// No write barrier is needed: numbers are not collectable, and the name string is also held
+/// by the registry (the host's reference for the symbol, kept for the state's life), so the
+/// collector marks it whether or not it sees this table again.
+static inline int clua_directfill(clua_FillState *f) {
+  if (!f->direct || *(const unsigned char *const *)(f->table + CLUA_T_NODE) != f->node) return 0;
+  for (int i = 0; i < 13; i++) {
+    unsigned char *p = f->slots[i];
+    int absent = i < 11 ? f->fields[i] != f->fields[i] : (i == 11 ? !f->hasTime : 0);
+    int live = p && p[9] == f->keytags[i] && *(const void *const *)(p + 16) == f->keys[i];
+    if (!live && !absent) return 0;
+  }
+  for (int i = 0; i < 11; i++) {
+    unsigned char *p = f->slots[i];
+    double v = f->fields[i];
+    if (v != v) {
+      if (p && p[9] == f->keytags[i]) p[8] = CLUA_VNIL;
+    } else {
+      memcpy(p, &v, sizeof v);
+      p[8] = CLUA_VNUMFLT;
+    }
+  }
+  unsigned char *time = f->slots[11];
+  if (f->hasTime) {
+    memcpy(time, &f->time, sizeof f->time);
+    time[8] = CLUA_VNUMINT;
+  } else if (time && time[9] == f->keytags[11]) {
+    time[8] = CLUA_VNIL;
+  }
+  memcpy(f->slots[12], &f->name, sizeof f->name);
+  f->slots[12][8] = f->nametag;
+  return 1;
+}
+
+/// Turns direct writes on for the data table at `idx` (holding all 13 field keys, with any
+/// values), after checking this Lua build has the layout above: each field written through
+/// the API must appear in the node found for it, and a value written into the node must be
+/// what the API reads back. Returns 1 when on; on any mismatch direct mode stays off and
+/// fills go through the Lua function. Field values are left as `false`.
+static inline int clua_directfill_setup(lua_State *L, clua_FillState *f, int idx,
+                                        const char *const names[13]) {
+  f->direct = 0;
+  if (lua_version(L) != 504) return 0;
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) return 0;
+  f->table = (const unsigned char *)lua_topointer(L, idx);
+  for (int i = 0; i < 13; i++) {
+    lua_pushstring(L, names[i]);
+    f->keys[i] = lua_topointer(L, -1);
+    f->keytags[i] = clua_stringtag(f->keys[i]);
+    lua_pop(L, 1);
+  }
+  clua_findslots(f);
+  int ok = 1;
+  for (int i = 0; i < 13 && ok; i++) {
+    unsigned char *p = f->slots[i];
+    if (!p) { ok = 0; break; }
+    double probe = 1000.5 + i, back = 2000.25 + i, seen;
+    lua_pushnumber(L, probe);
+    lua_setfield(L, idx, names[i]);
+    memcpy(&seen, p, sizeof seen);
+    if (seen != probe || p[8] != CLUA_VNUMFLT) ok = 0;
+    memcpy(p, &back, sizeof back);
+    int isnum = 0;
+    if (lua_getfield(L, idx, names[i]) != LUA_TNUMBER || lua_isinteger(L, -1) ||
+        lua_tonumberx(L, -1, &isnum) != back)
+      ok = 0;
+    lua_pop(L, 1);
+    lua_Integer n = 42 + i;
+    memcpy(p, &n, sizeof n);
+    p[8] = CLUA_VNUMINT;
+    if (lua_getfield(L, idx, names[i]) != LUA_TNUMBER || !lua_isinteger(L, -1) ||
+        lua_tointegerx(L, -1, &isnum) != n)
+      ok = 0;
+    lua_pop(L, 1);
+    memcpy(p, &f->keys[0], sizeof f->keys[0]);
+    p[8] = f->keytags[0];
+    if (lua_getfield(L, idx, names[i]) != LUA_TSTRING ||
+        strcmp(lua_tolstring(L, -1, NULL), names[0]) != 0)
+      ok = 0;
+    lua_pop(L, 1);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, idx, names[i]);
+  }
+  if (ok && *(const unsigned char *const *)(f->table + CLUA_T_NODE) != f->node) ok = 0;
+  f->direct = ok;
+  return ok;
+}
 
 /// Pushes the fill function and its 14 arguments (data table, 11 fields, time, name).
 static inline void clua_pushfill(lua_State *L, const clua_FillState *f) {
@@ -352,8 +493,11 @@ static inline void clua_dofill(lua_State *L, clua_FillState *f) {
   clua_MemoryBudget *b = clua_budgetof(L);
   int enforced = b ? b->enforce : 0;
   if (b) b->enforce = 0;
-  clua_pushfill(L, f);
-  lua_call(L, 14, 0);
+  if (!clua_directfill(f)) {
+    clua_pushfill(L, f);
+    lua_call(L, 14, 0);
+    if (f->direct) clua_findslots(f);
+  }
   if (!f->onData) clua_pointview(L, f, f->dataRef);
   f->filled = 1;
   f->fills++;

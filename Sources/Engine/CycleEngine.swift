@@ -111,8 +111,11 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// ``log`` and left out; the others run. Throws only when the workers cannot start.
   public func start(code: CodeSet) throws(EngineError) {
     for i in 0..<workerCount {
+      // Worker 0 runs on the cycle thread (see `Worker`): it evaluates the symbols whose
+      // data that thread has just written, in the same core's cache.
       let w = Worker(
-        index: i, store: store, book: book, stop: stopFlag, limits: settings.sandboxLimits)
+        index: i, store: store, book: book, stop: stopFlag, limits: settings.sandboxLimits,
+        inline: i == 0)
       w.launch()
       workers.append(w)
     }
@@ -257,8 +260,11 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// per-evaluation cost with them). Read on the cycle thread (e.g. in ``onCycle``).
   public private(set) var applyCPUSeconds = 0.0
   public private(set) var evaluateCPUSeconds = 0.0
-  /// CPU time the cycle thread spent closing cycles (dispatch, diffs, sinks), workers excluded.
+  /// CPU time the cycle thread spent closing cycles (dispatch, diffs, sinks), workers excluded
+  /// (also the inline worker's evaluation on this thread).
   public private(set) var closeCPUSeconds = 0.0
+  /// CPU time of the inline worker's evaluations in the cycle being closed.
+  private var inlineEvaluateSeconds = 0.0
 
   private func account(_ batch: FeedBatch) {
     summary.linesRead += batch.lines
@@ -297,7 +303,10 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// Evaluates the cycle `cycle` and writes its diffs.
   private func closeCycle(_ cycle: Int64) {
     let cpuBegan = MonotonicClock.threadCPUSeconds()
-    defer { closeCPUSeconds += MonotonicClock.threadCPUSeconds() - cpuBegan }
+    inlineEvaluateSeconds = 0
+    defer {
+      closeCPUSeconds += MonotonicClock.threadCPUSeconds() - cpuBegan - inlineEvaluateSeconds
+    }
     let began = MonotonicClock.nanos()
     cycleStarted = began
     swapNanos = 0
@@ -370,11 +379,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
         callsPerStrategy[k] += n
       }
       for (k, e) in r.errors {
-        if let old = errors[k] {
-          errors[k] = StrategyErrors(count: old.count + e.count, firstMessage: old.firstMessage)
-        } else {
-          errors[k] = e
-        }
+        errors[k] = errors[k].map { $0.merged(with: e) } ?? e
       }
     }
     let disabling = strategiesToDisable(calls: callsPerStrategy, errors: errors)
@@ -609,26 +614,30 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   private var lastCalls: [Int] = []
   private var lastErrors: [Int] = []
 
-  /// Splits `symbols` into contiguous shares, one per worker, and waits for all reports.
-  /// `strategies`: indices to evaluate (nil: all).
+  /// Hands `symbols` to the workers, which take them in chunks (``SymbolQueue``), and waits
+  /// for all reports. `strategies`: indices to evaluate (nil: all).
   private func dispatch(_ symbols: [Int32], strategies: [Int]?, batchMode: Bool) -> [WorkerReport] {
     guard !symbols.isEmpty else { return [] }
-    let n = workers.count
-    var used: [Worker] = []
-    for (i, w) in workers.enumerated() {
-      let lo = symbols.count * i / n
-      let hi = symbols.count * (i + 1) / n
-      guard lo < hi else { continue }
-      w.send(
-        .evaluate(
-          WorkerJob(
-            symbols: Array(symbols[lo..<hi]), batchSize: batchMode ? settings.batchSize : nil,
-            strategies: strategies)))
-      used.append(w)
+    // Chunks: batches in batch mode; else at most `defaultChunk`, and small enough that every
+    // worker gets some (4 chunks per worker) when few symbols changed.
+    let chunk =
+      batchMode
+      ? settings.batchSize
+      : min(SymbolQueue.defaultChunk, max(1, symbols.count / (4 * workers.count)))
+    let queue = SymbolQueue(symbols, chunk: chunk)
+    // No more workers than chunks; worker 0 (inline, the cycle thread) always takes part,
+    // and runs when its `wait` comes, after the others have their jobs.
+    let chunks = (symbols.count + queue.chunk - 1) / queue.chunk
+    let used = Array(workers.prefix(max(1, min(workers.count, chunks))))
+    for w in used {
+      w.send(.evaluate(WorkerJob(queue: queue, batchMode: batchMode, strategies: strategies)))
     }
     let reports = used.map { $0.wait() }
     if let first = reports.first { luaMemoryPerWorker = first.luaMemory }
-    for r in reports { evaluateCPUSeconds += r.cpuSeconds }
+    for r in reports {
+      evaluateCPUSeconds += r.cpuSeconds
+      if r.onCallerThread { inlineEvaluateSeconds += r.cpuSeconds }
+    }
     return reports
   }
 

@@ -44,6 +44,8 @@ final class StrategyRuntime {
   /// Per symbol, its name as a Lua string (a registry reference, made on first use), in a
   /// flat buffer sized for `max_symbols`: the hot path reads it through a pointer.
   private let nameRefs: UnsafeMutablePointer<Int32>
+  /// The same names' string addresses (`lua_topointer`; kept alive by the references).
+  private let namePointers: UnsafeMutablePointer<UnsafeRawPointer?>
   private let viewCapacity: Int
   /// The worker's one `s`: the data table refilled per symbol, the trigger table that
   /// refills it on first use, and the read-only proxy (see ``makeSymbolView()``).
@@ -83,6 +85,8 @@ final class StrategyRuntime {
     viewCapacity = store.symbols.capacity
     nameRefs = .allocate(capacity: viewCapacity)
     nameRefs.initialize(repeating: LUA_NOREF, count: viewCapacity)
+    namePointers = .allocate(capacity: viewCapacity)
+    namePointers.initialize(repeating: nil, count: viewCapacity)
     fillState = .allocate(capacity: 1)
     fillState.initialize(to: clua_FillState())
     klinesPresent = .allocate(capacity: MarketStore.maxIntervals)
@@ -337,6 +341,11 @@ final class StrategyRuntime {
     }
     lua.push(ref: klinesRef)
     lua_setfield(L, -2, "klines")
+    let names = Self.fieldNames.map { strdup($0) }
+    defer { for n in names { free(n) } }
+    if names.count == 13, !names.contains(nil) {
+      directFill = clua_directfill_setup(L, fillState, -1, names.map { UnsafePointer($0) }) != 0
+    }
     dataRef = lua.ref()
     fillState.pointee.dataRef = dataRef
     fillState.pointee.fillRef = fillRef
@@ -371,16 +380,24 @@ final class StrategyRuntime {
     "bid", "ask", "time", "symbol",
   ]
 
-  /// The registry reference of `symbol`'s name as a Lua string (made once per symbol and
-  /// worker).
+  /// Whether fills write the data table's nodes directly (`clua_directfill`): on when this
+  /// Lua build's table layout passed `clua_directfill_setup`'s checks.
+  private(set) var directFill = false
+
+  /// Points the fill at `symbol`'s name as a Lua string (a registry reference made once per
+  /// symbol and worker, and the string's address for direct writes).
   @inline(__always)
-  private func nameRef(_ symbol: Int32) -> Int32 {
+  private func setName(_ symbol: Int32, _ f: UnsafeMutablePointer<clua_FillState>) {
     let ref = nameRefs + Int(symbol)
+    let name = namePointers + Int(symbol)
     if ref.pointee == LUA_NOREF {
       lua_pushstring(L, store.symbols.name(at: symbol))
+      name.pointee = lua_topointer(L, -1)
       ref.pointee = state.lua.ref()
     }
-    return ref.pointee
+    f.pointee.nameRef = ref.pointee
+    f.pointee.name = name.pointee
+    if let p = name.pointee { f.pointee.nametag = clua_stringtag(p) }
   }
 
   /// Writes a symbol's fields into the data table: `fill(t, price, open, ..., time, symbol)`.
@@ -410,19 +427,22 @@ final class StrategyRuntime {
     )
     f.pointee.time = lua_Integer(t.time)
     f.pointee.hasTime = t.hasTicker ? 1 : 0
-    f.pointee.nameRef = nameRef(symbol)
+    setName(symbol, f)
     f.pointee.filled = 0
     armed += 1
     if eagerFill {
       // The Lua fill called directly from here, outside any filter (`clua_dofill` is for
       // fills from inside a filter call: a C frame, the memory cap lifted).
-      clua_pushfill(L, f)
-      // Trusted code, no budget or memory cap armed: fails only if the host is out of memory.
-      if clua_pcall(L, 14, 0, 0) != LUA_OK {
-        StandardError.line(
-          "cannot fill the view of \(store.symbols.name(at: symbol)): \(state.lua.string(at: -1) ?? "?")"
-        )
-        lua_settop(L, 1)
+      if clua_directfill(f) == 0 {
+        clua_pushfill(L, f)
+        // Trusted code, no budget or memory cap armed: fails only if the host is out of memory.
+        if clua_pcall(L, 14, 0, 0) != LUA_OK {
+          StandardError.line(
+            "cannot fill the view of \(store.symbols.name(at: symbol)): \(state.lua.string(at: -1) ?? "?")"
+          )
+          lua_settop(L, 1)
+        }
+        if f.pointee.direct != 0 { clua_findslots(f) }
       }
       f.pointee.filled = 1
       if f.pointee.onData == 0 { clua_pointview(L, f, dataRef) }
@@ -627,6 +647,7 @@ final class StrategyRuntime {
   deinit {
     for p in scratch { p.deallocate() }
     nameRefs.deallocate()
+    namePointers.deallocate()
     klinesPresent.deallocate()
     fillState.deallocate()
     current.deallocate()

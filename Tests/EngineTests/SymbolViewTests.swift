@@ -1,3 +1,4 @@
+import CLua
 import Testing
 import Tracking
 
@@ -168,5 +169,77 @@ struct SymbolViewTests {
     runtime.install([a, b])
     #expect(Self.info(runtime.evaluate(0, symbol: 0)) == "51")
     #expect(Self.info(runtime.evaluate(1, symbol: 0)) == "functionfunction")
+  }
+
+  /// Every field of `s` as one string (`nil` for a field never sent).
+  static let allFields = """
+    local r = {}
+    for _, k in ipairs({ "price", "open", "high", "low", "volume", "quote_volume", "change",
+      "change_pct", "vwap", "bid", "ask", "time", "symbol" }) do r[#r + 1] = tostring(s[k]) end
+    return true, table.concat(r, " ")
+    """
+
+  /// What ``allFields`` gives for `symbol` in `store` (fields hold whole numbers, so Lua
+  /// prints them as `N.0`).
+  static func expectedFields(_ store: MarketStore, _ symbol: Int32) -> String {
+    let t = store.ticker(symbol)
+    let f = t.fields
+    let numbers = [
+      f.price, f.open, f.high, f.low, f.volume, f.quoteVolume, f.change, f.changePct, f.vwap,
+      f.bid, f.ask,
+    ].map { $0.isNaN ? "nil" : "\(Int($0)).0" }
+    return (numbers + ["\(t.time)", store.name(of: symbol)]).joined(separator: " ")
+  }
+
+  /// Fields are written straight into the table behind `s` (`clua_directfill`); fields never
+  /// sent are nil, also after full collections clear the keys of nil fields, in lazy and in
+  /// eager fills.
+  @Test("s shows each symbol's fields through direct fills, nil fields and collections")
+  func directFills() throws {
+    let store = MarketStore(maxSymbols: 16, maxCandles: 10)
+    var rng = SystemRandomNumberGenerator()
+    /// A full ticker (every field) or a mini ticker (no vwap, bid, ask for a new symbol).
+    func tick(_ s: Int, _ version: Int, mini: Bool) {
+      var f = TickerFields()
+      let base = Double(s * 100 + version * 1000)
+      f.price = base + 1
+      // A mini ticker's derived change and change_pct are then 0 (printed as whole numbers).
+      f.open = base + (mini ? 1 : 2)
+      f.high = base + 3
+      f.low = base + 4
+      f.volume = base + 5
+      f.quoteVolume = base + 6
+      if !mini {
+        f.change = base + 7
+        f.changePct = base + 8
+        f.vwap = base + 9
+        f.bid = base + 10
+        f.ask = base + 11
+      }
+      _ = store.apply(
+        .ticker(
+          TickerEvent(
+            symbol: "S\(s)USDT", eventTime: Int64(version * 10 + s), isMini: mini, fields: f)))
+    }
+    // Symbols 0-3 full tickers, 4-7 mini tickers only (vwap, bid, ask never sent).
+    for s in 0..<8 { tick(s, 0, mini: s >= 4) }
+    let runtime = try Self.runtime(store, Self.allFields)
+    #expect(runtime.directFill, "this Lua build's table layout passed the direct-fill checks")
+    var version = 1
+    for step in 0..<600 {
+      let symbol = Int32(Int.random(in: 0..<8, using: &rng))
+      #expect(
+        Self.info(runtime.evaluate(0, symbol: symbol)) == Self.expectedFields(store, symbol),
+        "step \(step), symbol \(symbol)")
+      // A full collection clears the keys of fields whose value is nil (the mini tickers').
+      if step % 7 == 0 { clua_fullgc(runtime.L) }
+      if step % 11 == 0 {
+        let s = Int.random(in: 0..<8, using: &rng)
+        tick(s, version, mini: s >= 4)
+        version += 1
+      }
+      // Switches between lazy fills (first field read) and eager ones (before the call).
+      if step % 50 == 49 { runtime.beginPass() }
+    }
   }
 }
