@@ -120,7 +120,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       workers.append(w)
     }
     var loadable = code
-    let failed = try validate(code.strategies, plugins: code.plugins)
+    let (failed, infos) = try validate(code.strategies, plugins: code.plugins)
     for s in code.strategies {
       guard let message = failed[s.id] else { continue }
       reportedReloadErrors.insert([s.id, s.source] + code.plugins.map(\.source))
@@ -128,39 +128,59 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     }
     loadable.strategies.removeAll { failed[$0.id] != nil }
     let all = Set(loadable.strategies.map(\.id))
-    for w in workers { w.send(.load(loadable, changed: all)) }
+    // The inline worker 0 loads at the start of `run`, on the cycle thread: its Lua state is
+    // then only ever touched by the thread that runs it (`start` may be called on another).
+    let threaded = workers.filter { !$0.isInline }
+    for w in threaded { w.send(.load(loadable, changed: all)) }
     var firstError: EngineError?
-    for w in workers {
+    for w in threaded {
       let r = w.wait()
       if let e = r.compileError, firstError == nil { firstError = e }
-      if w.index == 0 {
-        strategies = r.compiled
-        luaMemoryPerWorker = r.luaMemory
-      }
+      luaMemoryPerWorker = r.luaMemory
     }
     if let firstError {
       shutDownWorkers()
       throw firstError
     }
+    // The scratch state compiled the same code: its infos are the workers'.
+    strategies = loadable.strategies.compactMap { infos[$0.id] }
+    inlineLoad = (loadable, all)
     self.code = loadable
     book.remap(strategies.map { _ in nil })
   }
 
-  /// Compiles `strategies` with `plugins` in a scratch state; returns the failures by id.
+  /// The first load of the inline worker, done at the start of ``run(feed:)``.
+  private var inlineLoad: (CodeSet, Set<String>)?
+
+  /// Runs ``inlineLoad`` on this (the cycle) thread; throws the compile error, if any.
+  private func loadInlineWorker() throws(EngineError) {
+    guard let (code, changed) = inlineLoad else { return }
+    inlineLoad = nil
+    for w in workers where w.isInline {
+      w.send(.load(code, changed: changed))
+      let r = w.wait()
+      if let e = r.compileError { throw e }
+      luaMemoryPerWorker = r.luaMemory
+    }
+  }
+
+  /// Compiles `strategies` with `plugins` in a scratch state; returns the failures by id
+  /// (`failed`) and the others' infos.
   private func validate(_ strategies: [StrategySource], plugins: [StrategySource])
-    throws(EngineError) -> [String: String]
+    throws(EngineError) -> (failed: [String: String], infos: [String: StrategyInfo])
   {
     let scratch = try StrategyRuntime(store: store, limits: settings.sandboxLimits)
     try scratch.setPlugins(plugins)
     var failed: [String: String] = [:]
+    var infos: [String: StrategyInfo] = [:]
     for s in strategies {
       do {
-        _ = try scratch.compile(s)
+        infos[s.id] = try scratch.compile(s).info
       } catch {
         failed[s.id] = error.description
       }
     }
-    return failed
+    return (failed, infos)
   }
 
   /// Asks for `code` to replace the running strategies and plugins at the next cycle
@@ -174,6 +194,13 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// Runs until the feed ends (replay) or ``requestStop()``. Returns the run's counters.
   public func run(feed: Feed) throws(EngineError) -> RunSummary {
     let began = Date()
+    do {
+      try loadInlineWorker()
+    } catch {
+      stopFlag.raise()
+      shutDownWorkers()
+      throw error
+    }
     let queue = FeedQueue()
     let feedThread = Thread { [stopFlag] in feed.run(into: queue, stop: stopFlag) }
     feedThread.name = "engine-feed"
@@ -516,7 +543,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     }
     let failed: [String: String]
     do {
-      failed = try validate(candidates, plugins: next.plugins)
+      failed = try validate(candidates, plugins: next.plugins).failed
     } catch {
       log("reload: \(error)")
       return

@@ -176,10 +176,34 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
     }
   }
 
+  #if DEBUG
+    /// The thread that first ran a command touching the Lua state.
+    private var owner: pthread_t?
+  #endif
+
+  /// Debug builds (the tests) check the contract's "a Lua state is never touched by another
+  /// thread": every command that can touch the state runs on the thread that ran the first.
+  @inline(__always)
+  private func checkOwner(_ command: WorkerCommand) {
+    #if DEBUG
+      let stopsNothing: Bool
+      if case .stop = command { stopsNothing = runtime == nil } else { stopsNothing = false }
+      guard !stopsNothing else { return }
+      if let owner {
+        assert(
+          pthread_equal(owner, pthread_self()) != 0,
+          "worker \(index): Lua state used by two threads")
+      } else {
+        owner = pthread_self()
+      }
+    #endif
+  }
+
   /// Runs one command on the calling thread (the worker's, or the caller of ``wait()``).
   private func handle(_ command: WorkerCommand) -> WorkerReport {
     var out = WorkerReport()
     out.onCallerThread = isInline
+    checkOwner(command)
     if case .stop = command {
       // The Lua state closes on the thread that ran it.
       runtime = nil
