@@ -87,6 +87,7 @@ struct RecordCommand: ParsableCommand {
     }
     let config = Session.binanceConfig(settings, intervals: intervals, record: out)
     if let problem = config.validate() { throw EngineFailure(message: problem, code: 2) }
+    Session.blockSignals()
     let feed = BinanceFeed(config: config)
     let queue = FeedQueue()
     let stop = StopFlag()

@@ -68,6 +68,7 @@ enum Session {
     settings: Settings, live: Bool, summary printSummary: Bool, overrides: [String: String],
     configPath: String?
   ) throws {
+    blockSignals()
     let stdoutIsTerminal = isatty(1) == 1
     let pretty = settings.output == .pretty || (settings.output == .auto && stdoutIsTerminal)
     let sink: DiffSink = pretty ? PrettyWriter(colour: stdoutIsTerminal) : JSONLinesWriter()
@@ -179,6 +180,19 @@ enum Session {
     if pretty, isatty(2) == 1 { StandardError.write("\n") }
     if settings.debugUpdates { StandardError.write(engine.ring.dump()) }
     if printSummary { StandardError.write(result.text) }
+  }
+
+  /// Blocks SIGINT, SIGTERM and SIGUSR1 in the calling thread, and so in every thread it
+  /// starts afterwards; call it before starting any. The dispatch signal sources read these
+  /// signals through a `signalfd`, which sees a signal only while it is pending, and
+  /// libdispatch also installs a no-op handler for them: a thread that does not block a
+  /// signal can take it first, and the request is lost (seen once: a SIGINT a running
+  /// engine never acted on, the second one worked).
+  static func blockSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    for sig in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, sig) }
+    pthread_sigmask(SIG_BLOCK, &set, nil)
   }
 
   /// SIGINT/SIGTERM stop the engine cleanly (exit 0); SIGUSR1 prints the update ring.
