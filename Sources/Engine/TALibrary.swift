@@ -244,7 +244,20 @@ enum TALibrary {
   /// weight in the smoothing is then below (1 − 1/n)^(candles − n); the state is rebuilt
   /// unless that is under 1e-12 (at least 30·n candles).
   static func incremental(_ L: OpaquePointer?, name: String, id: UInt8) -> Int32 {
-    guard let rt = runtime(L) else { return fail(L, "ta.\(name): runtime unavailable") }
+    guard let p = lua_touserdata(L, clua_upvalueindex(2)) else {
+      return fail(L, "ta.\(name): runtime unavailable")
+    }
+    // The runtime owns the Lua state this call runs in, so it outlives the call: borrowed
+    // without a retain/release pair (two atomic operations per call, on the hot path).
+    return Unmanaged<StrategyRuntime>.fromOpaque(p)._withUnsafeGuaranteedRef {
+      incremental(L, name: name, id: id, rt: $0)
+    }
+  }
+
+  @inline(__always)
+  private static func incremental(
+    _ L: OpaquePointer?, name: String, id: UInt8, rt: StrategyRuntime
+  ) -> Int32 {
     // Not materialized: the O(1) path reads the newest value from beside the series' pointer
     // and older candles only; every other path materializes first.
     guard let s = series(L, 1, rt, slot: 0, materialize: false) else {
