@@ -77,6 +77,7 @@ public enum Sandbox {
       for i = 1, n do parts[i] = tostring((select(i, ...))) end
       host_print(tconcat(parts, "\t"))
     end
+    local added = {}
     local function new_env(id)
       -- `__index` is the globals table itself, not a function: a global read (`ta`, `math`)
       -- is then one table lookup in the VM, where a Lua `__index` function cost a call per
@@ -84,6 +85,10 @@ public enum Sandbox {
       -- metatable is hidden), so it stays read-only to them.
       local env = setmetatable({}, { __index = base, __metatable = false })
       env._G = env
+      -- The host's libraries (`ta`) sit in the environment itself: read in every filter call,
+      -- they then cost no miss and metatable hop first (~10 ns per read). A strategy that
+      -- assigns `ta` still changes only its own global, as for any other name.
+      for name in next, added do env[name] = base[name] end
       env.load = function(chunk, name, mode, e)
         if mode ~= nil and mode ~= "t" then return nil, "only text chunks can be loaded" end
         if e == nil then e = env end
@@ -94,7 +99,6 @@ public enum Sandbox {
 
     -- `add_global(name, value)`: the host adds a library (e.g. `ta`) visible to all; the
     -- built-in globals above keep their meaning.
-    local added = {}
     local function add_global(name, value)
       if base[name] ~= nil and not added[name] then return end
       added[name] = true

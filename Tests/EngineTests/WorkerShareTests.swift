@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import Engine
@@ -13,20 +12,23 @@ struct WorkerShareTests {
   func everyPositionOnce() throws {
     for (count, chunk, threads) in [(10_007, 3, 4), (64, 64, 3), (5, 1, 8), (1000, 7, 2)] {
       let queue = SymbolQueue((0..<Int32(count)).map { $0 }, chunk: chunk)
-      let taken = Mutex<[Range<Int>]>([])
+      // NSLock (pthread-based), not Synchronization.Mutex: ThreadSanitizer cannot see the
+      // latter's futex on Linux and would report the array's accesses.
+      let lock = NSLock()
+      nonisolated(unsafe) var taken: [Range<Int>] = []
       let group = DispatchGroup()
       for _ in 0..<threads {
         let thread = Thread {
           var mine: [Range<Int>] = []
           while let r = queue.take() { mine.append(r) }
-          taken.withLock { $0 += mine }
+          lock.withLock { taken += mine }
           group.leave()
         }
         group.enter()
         thread.start()
       }
       group.wait()
-      let ranges = taken.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound }
+      let ranges = lock.withLock { taken }.sorted { $0.lowerBound < $1.lowerBound }
       var next = 0
       for r in ranges {
         #expect(r.lowerBound == next, "count \(count) chunk \(chunk)")
@@ -47,7 +49,7 @@ struct WorkerShareTests {
       """
     let dir = ReplayFixtures.strategies(["zz_failing": failing], includeExamples: false)
     var messages: Set<String> = []
-    for workers in [1, 2, 3, 4, 2, 4] {
+    for workers in [1, 2, 4] {
       let run = try ReplayFixtures.replay(feed, strategies: dir, workers: workers)
       let report = try #require(run.log.first { $0.hasPrefix("strategy zz_failing:") })
       messages.insert(report)
