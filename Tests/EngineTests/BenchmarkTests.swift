@@ -27,6 +27,13 @@ struct BenchmarkTests {
     let r = try Benchmark(Self.tinyOptions(dir)).run()
     #expect(r.strategies?.map(\.id) == ["tick"])
     #expect(r.strategies?.allSatisfy { $0.ns_per_eval > 0 } == true)
+    // The split: worker 0 evaluates on the cycle thread, so its CPU time counts as evaluate
+    // and is taken out of close (neither lost nor counted twice).
+    for cost in (r.strategies ?? []) + (r.reference_costs ?? []) {
+      #expect((cost.evaluate_ns_per_eval ?? 0) > 0, "\(cost.id)")
+      #expect((cost.apply_ns_per_eval ?? -1) >= 0, "\(cost.id)")
+      #expect((cost.close_ns_per_eval ?? -1) >= 0, "\(cost.id)")
+    }
     #expect(Set(r.reference?.keys.map { $0 } ?? []) == ["floor", "ticker", "rsi"])
     #expect(
       Set(r.baseline?.keys.map { $0 } ?? [])
