@@ -204,11 +204,30 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
     var out = WorkerReport()
     out.onCallerThread = isInline
     checkOwner(command)
-    if case .stop = command {
+    switch command {
+    case .stop:
       // The Lua state closes on the thread that ran it.
       runtime = nil
       return out
+    case .load(let code, let changed):
+      if let runtime = startedRuntime() {
+        load(code, changed: changed, in: runtime, into: &out)
+      } else {
+        out.compileError = setupError
+      }
+    case .evaluate(let job):
+      if let runtime = startedRuntime() {
+        let began = MonotonicClock.threadCPUSeconds()
+        store.phase.withReadPhase { evaluate(job, in: runtime, into: &out) }
+        out.cpuSeconds = MonotonicClock.threadCPUSeconds() - began
+      }
     }
+    if let runtime { out.luaMemory = runtime.memoryInUse }
+    return out
+  }
+
+  /// The runtime, created on the first command that needs it (on the thread running it).
+  private func startedRuntime() -> StrategyRuntime? {
     if !started {
       started = true
       do {
@@ -217,24 +236,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
         setupError = error
       }
     }
-    switch command {
-    case .stop:
-      break
-    case .load(let code, let changed):
-      if let runtime {
-        load(code, changed: changed, in: runtime, into: &out)
-      } else {
-        out.compileError = setupError
-      }
-    case .evaluate(let job):
-      if let runtime {
-        let began = MonotonicClock.threadCPUSeconds()
-        store.phase.withReadPhase { evaluate(job, in: runtime, into: &out) }
-        out.cpuSeconds = MonotonicClock.threadCPUSeconds() - began
-      }
-    }
-    if let runtime { out.luaMemory = runtime.memoryInUse }
-    return out
+    return runtime
   }
 
   private func load(
