@@ -24,6 +24,11 @@ struct SmoothingState: BitwiseCopyable {
   var appends = -1
   var count = 0
 
+  /// No series yet (``isEmpty``).
+  init() {}
+
+  var isEmpty: Bool { appends < 0 }
+
   init?(id: UInt8, n: Int, values: UnsafeBufferPointer<Double>) {
     if id == 2 {
       guard let s = EMAState(period: n, series: values) else { return nil }
@@ -278,14 +283,16 @@ enum TALibrary {
     else {
       return push(L, one(full()))
     }
-    let key = IndicatorKey(
-      symbol: k.symbol, interval: k.interval, column: k.column, function: id, a: Int32(clamping: n),
-      b: 0, c: 0, d: 0)
     let count = x.count
     // Which candles the state covers is told by the series' append count: no candle storage
     // is read on the O(1) path (the newest value comes from beside the series' pointer), so
     // a cycle over thousands of cold symbols costs no miss in their candles.
-    if let e = rt.smoothingStates.pointer(key) {
+    let kind = SmoothingTable.kind(
+      interval: k.interval, column: k.column, function: id, period: Int32(clamping: n))
+    guard let e = rt.smoothingStates.state(k.symbol, kind: kind) else {
+      return push(L, one(full()))
+    }
+    if !e.pointee.isEmpty {
       if e.pointee.appends == appends, e.pointee.count == count {
         // Same candles but the newest: O(1).
         return push(L, one(e.pointee.value(appending: newest)))
@@ -304,10 +311,13 @@ enum TALibrary {
     guard
       var state = SmoothingState(
         id: id, n: n, values: UnsafeBufferPointer(rebasing: x[0..<(count - 1)]))
-    else { return push(L, one(full())) }
+    else {
+      e.pointee = SmoothingState()
+      return push(L, one(full()))
+    }
     state.appends = appends
     state.count = count
-    rt.smoothingStates.set(key, state)
+    e.pointee = state
     return push(L, one(state.value(appending: newest)))
   }
 

@@ -229,3 +229,43 @@ struct IncrementalTATests {
     #expect(checked > 1000)
   }
 }
+
+@Suite("Smoothing state table")
+struct SmoothingTableTests {
+  @Test("one state per symbol and kind, stable while kinds are added, across chunk bounds")
+  func statesPerSymbolAndKind() throws {
+    let table = SmoothingTable(symbols: 600)
+    let symbols: [Int32] = [0, 1, 255, 256, 511, 512, 599]
+    // More kinds than the table starts with room for (4), differing in every field.
+    var kinds: [UInt64] = []
+    for k in 0..<10 {
+      let function: UInt8 = k % 2 == 0 ? 2 : 4
+      kinds.append(
+        SmoothingTable.kind(
+          interval: Int16(k % 3), column: Int8(k % 5), function: function, period: Int32(10 + k)))
+    }
+    #expect(Set(kinds).count == kinds.count)
+    var pointers: [UnsafeMutablePointer<SmoothingState>] = []
+    for (k, kind) in kinds.enumerated() {
+      for symbol in symbols {
+        let p = try #require(table.state(symbol, kind: kind))
+        #expect(p.pointee.isEmpty)
+        p.pointee.appends = k * 1000 + Int(symbol)
+        pointers.append(p)
+      }
+    }
+    #expect(table.count == kinds.count * symbols.count)
+    var i = 0
+    for (k, kind) in kinds.enumerated() {
+      for symbol in symbols {
+        let p = try #require(table.state(symbol, kind: kind))
+        #expect(p == pointers[i])
+        #expect(p.pointee.appends == k * 1000 + Int(symbol))
+        i += 1
+      }
+    }
+    #expect(table.state(600, kind: kinds[0]) == nil)
+    #expect(table.state(-1, kind: kinds[0]) == nil)
+    #expect(table.state(2, kind: kinds[9])?.pointee.isEmpty == true)
+  }
+}
