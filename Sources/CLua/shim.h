@@ -237,6 +237,35 @@ static inline void *clua_touserdata_meta(lua_State *L, int idx, const void **met
   return p;
 }
 
+/// Whether this state's full userdata without user values (the only kind the host makes;
+/// Lua code cannot make userdata) keep their metatable in the word just before their block,
+/// as Lua 5.4's `Udata0` lays them out (`metatable`, then the block). Checked through the API
+/// on a scratch userdata, with and without a metatable; `clua_viewof` reads the word only
+/// when this answered 1.
+static inline int clua_udatalayout(lua_State *L) {
+  const void *const *p = (const void *const *)lua_newuserdatauv(L, sizeof(void *), 0);
+  int ok = p[-1] == NULL;
+  lua_createtable(L, 0, 0);
+  const void *meta = lua_topointer(L, -1);
+  lua_setmetatable(L, -2);
+  ok = ok && p[-1] == meta && lua_getmetatable(L, -1) && lua_topointer(L, -1) == meta;
+  lua_settop(L, -3);
+  return ok;
+}
+
+/// The block of the full userdata at `idx` if its metatable is the table at address `meta`,
+/// else NULL: with `layout` (`clua_udatalayout` answered 1) two API calls and a compare,
+/// the host's views being recognised by metatable address (no `luaL_testudata` registry
+/// lookup by name, a string hash per call); else through `lua_getmetatable`.
+static inline void *clua_viewof(lua_State *L, int idx, const void *meta, int layout) {
+  if (meta == NULL || lua_type(L, idx) != LUA_TUSERDATA) return NULL;
+  void *p = lua_touserdata(L, idx);
+  if (layout) return ((const void *const *)p)[-1] == meta ? p : NULL;
+  const void *m;
+  clua_touserdata_meta(L, idx, &m);
+  return m == meta ? p : NULL;
+}
+
 /// The candles of the symbol being evaluated in one interval, as kline views read them: the
 /// host rewrites it before each symbol's filter calls. Columns in the store's order (time,
 /// open, high, low, close, volume), oldest first. When `pending`, the newest candle (index

@@ -61,6 +61,8 @@ final class StrategyRuntime {
   /// columns), for ``seriesPayload(_:)``/``columnPayload(_:)``.
   private var seriesMetas: [UnsafeRawPointer?] = []
   private var columnMeta: UnsafeRawPointer?
+  /// `clua_udatalayout` of this state: 1 when views can be recognised without API calls.
+  private var udataLayout: Int32 = 0
   private var validatorRef: Int32 = 0
   /// The symbol the kline views read: the one last prepared (see ``prepareView(_:)``).
   let current: UnsafeMutablePointer<Int32>
@@ -593,6 +595,7 @@ final class StrategyRuntime {
     protect(name: "kline column")
     columnMeta = lua_topointer(L, -1)
     columnMetaRef = lua.ref()
+    udataLayout = clua_udatalayout(L)
 
     try lua.load(Self.validator, chunkName: "=strategy table")
     try lua.protectedCall(arguments: 0, results: 1)
@@ -621,11 +624,7 @@ final class StrategyRuntime {
   /// The payload of the kline column view at stack index `idx`, if it is one.
   @inline(__always)
   func columnPayload(_ idx: Int32) -> ViewPayload? {
-    var meta: UnsafeRawPointer?
-    guard let p = clua_touserdata_meta(L, idx, &meta), meta != nil, meta == columnMeta else {
-      return nil
-    }
-    return p.load(as: ViewPayload.self)
+    clua_viewof(L, idx, columnMeta, udataLayout)?.load(as: ViewPayload.self)
   }
 
   /// Scratch memory for `ta` inputs given as Lua tables (reused; grows, never shrinks).

@@ -1,3 +1,4 @@
+import CLua
 import Indicators
 import Testing
 import Tracking
@@ -135,6 +136,52 @@ struct TALibraryTests {
       return
     }
     #expect(m2.contains("read-only"))
+  }
+
+  @Test(
+    "only a kline column view or a list is a series: other userdata and values are refused",
+    arguments: ["k", "s.klines", "ta.rsi", "io", "true"])
+  func notAColumn(argument: String) throws {
+    let store = Self.store(count: 30)
+    guard case .failed(let message) = try Self.evaluate("return ta.rsi(\(argument), 14)", store: store)
+    else {
+      Issue.record("expected an error for \(argument)")
+      return
+    }
+    #expect(message.contains("ta.rsi: argument 1"))
+  }
+
+  @Test("columns are told apart by their view, with and without reading the userdata layout")
+  func columnRecognition() throws {
+    let store = Self.store(count: 30)
+    store.materializeNewest(0, interval: 0)
+    let series = try #require(store.series(0, interval: 0))
+    for (column, c) in [("high", KlineSeries.Column.high), ("close", .close)] {
+      let values = UnsafeBufferPointer(start: series.values(c), count: series.count)
+      let got = Self.number(try Self.evaluate("return ta.rsi(k.\(column), 14)", store: store))
+      #expect(got == TA.rsi(values, 14))
+    }
+    // The layout check holds on this Lua, and both ways of reading a view agree.
+    let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
+    let L = runtime.L
+    #expect(clua_udatalayout(L) == 1)
+    let a = lua_newuserdatauv(L, 16, 0)
+    lua_createtable(L, 0, 0)
+    let meta = lua_topointer(L, -1)
+    lua_setmetatable(L, -2)
+    let b = lua_newuserdatauv(L, 16, 0)  // no metatable
+    lua_createtable(L, 0, 0)  // a table
+    lua_pushlightuserdata(L, a)  // a light userdata with a's address
+    let top = lua_gettop(L)
+    for layout: Int32 in [0, 1] {
+      #expect(clua_viewof(L, top - 3, meta, layout) == a)
+      #expect(clua_viewof(L, top - 2, meta, layout) == nil)
+      #expect(b != nil)
+      #expect(clua_viewof(L, top - 1, meta, layout) == nil)
+      #expect(clua_viewof(L, top, meta, layout) == nil)
+      #expect(clua_viewof(L, top - 3, nil, layout) == nil)
+    }
+    lua_settop(L, top - 4)
   }
 
   @Test("strategies asking for the same indicator on the same data share one computation")
