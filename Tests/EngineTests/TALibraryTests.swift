@@ -143,7 +143,8 @@ struct TALibraryTests {
     arguments: ["k", "s.klines", "ta.rsi", "io", "true"])
   func notAColumn(argument: String) throws {
     let store = Self.store(count: 30)
-    guard case .failed(let message) = try Self.evaluate("return ta.rsi(\(argument), 14)", store: store)
+    guard
+      case .failed(let message) = try Self.evaluate("return ta.rsi(\(argument), 14)", store: store)
     else {
       Issue.record("expected an error for \(argument)")
       return
