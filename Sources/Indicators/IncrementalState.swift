@@ -40,7 +40,7 @@ public struct EMAState: Sendable, Equatable, BitwiseCopyable {
   /// EMA of everything appended so far, nil until `period` values were appended.
   @inlinable public var value: Double? { n >= period ? acc : nil }
 
-  @inlinable public mutating func append(_ x: Double) {
+  @inlinable @inline(__always) public mutating func append(_ x: Double) {
     if n < period {
       acc += x
       n += 1
@@ -52,7 +52,7 @@ public struct EMAState: Sendable, Equatable, BitwiseCopyable {
   }
 
   /// The EMA the series would have with `x` appended, without changing the state.
-  @inlinable public func value(appending x: Double) -> Double? {
+  @inlinable @inline(__always) public func value(appending x: Double) -> Double? {
     var s = self
     s.append(x)
     return s.value
@@ -94,7 +94,7 @@ public struct RSIState: Sendable, Equatable, BitwiseCopyable {
     n > period ? TA.rsiValue(gain: gain, loss: loss) : nil
   }
 
-  @inlinable public mutating func append(_ x: Double) {
+  @inlinable @inline(__always) public mutating func append(_ x: Double) {
     defer { prev = x; n += 1 }
     if n == 0 { return }
     let d = x - prev
@@ -112,7 +112,7 @@ public struct RSIState: Sendable, Equatable, BitwiseCopyable {
   }
 
   /// The RSI the series would have with `x` appended, without changing the state.
-  @inlinable public func value(appending x: Double) -> Double? {
+  @inlinable @inline(__always) public func value(appending x: Double) -> Double? {
     var s = self
     s.append(x)
     return s.value
