@@ -1,5 +1,6 @@
-/// A map from ``IndicatorKey`` to per-worker indicator state (cached results, incremental
-/// EMA/RSI states), written by hand for the `ta` hot path.
+/// A map from ``IndicatorKey`` to per-worker indicator results (the cache of `ta` functions
+/// other than the incremental EMA/RSI, whose states live in ``SmoothingTable``), written by
+/// hand for the `ta` hot path.
 ///
 /// Why not `Dictionary`: every `ta` call looks its key up once and often stores once; with
 /// `Dictionary` that was two SipHash runs over a 40-byte key, separate key and value arrays
