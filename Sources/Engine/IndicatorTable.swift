@@ -143,8 +143,12 @@ final class IndicatorTable<Value: BitwiseCopyable> {
 /// `ta.rsi` call's own samples in `perf annotate` sat on those loads. Here the few kinds of
 /// series are found by a linear scan of packed 64-bit descriptions (hot in cache), and the
 /// symbol's state by indexing: one cold line or two. States live in chunks of 256 symbols
-/// made on first use, so a kind costs memory only for the symbols it is asked about.
+/// made on first use, so a kind costs memory only for the symbols it is asked about. At most
+/// ``maxKinds`` kinds: a strategy asking for more (`ta.ema(c, n)` over a range of `n`) gets
+/// the full computation for the others, so neither a call's work nor the table's memory
+/// grows with what strategies ask (32 kinds of 4096 symbols: 16 MB at most per worker).
 final class SmoothingTable {
+  static let maxKinds = 32
   private struct Storage {
     var kinds: UnsafeMutablePointer<UInt64>
     /// `kind * chunksPerKind + symbol >> chunkShift` → the chunk, nil until used.
@@ -193,7 +197,8 @@ final class SmoothingTable {
   }
 
   /// The state of `symbol` for series `kind`: made empty (``SmoothingState/isEmpty``) on
-  /// first use; nil for a symbol index outside the table. Valid for the table's life.
+  /// first use; nil for a symbol index outside the table or a kind beyond ``maxKinds``.
+  /// Valid for the table's life.
   @inline(__always)
   func state(_ symbol: Int32, kind: UInt64) -> UnsafeMutablePointer<SmoothingState>? {
     let i = Int(symbol)
@@ -202,11 +207,17 @@ final class SmoothingTable {
     var k = 0
     let n = s.pointee.kindCount
     while k < n, s.pointee.kinds[k] != kind { k += 1 }
-    if k == n { k = add(kind) }
+    if k == n {
+      guard n < Self.maxKinds else { return nil }
+      k = add(kind)
+    }
     let c = k * chunksPerKind + i >> Self.chunkShift
     let chunk = s.pointee.chunks[c] ?? makeChunk(c)
     return chunk + (i & (Self.chunkSize - 1))
   }
+
+  /// Kinds of series with states (for tests).
+  var kinds: Int { storage.pointee.kindCount }
 
   /// States that hold a series (for tests and figures).
   var count: Int {

@@ -289,7 +289,10 @@ enum TALibrary {
     // a cycle over thousands of cold symbols costs no miss in their candles.
     let kind = SmoothingTable.kind(
       interval: k.interval, column: k.column, function: id, period: Int32(clamping: n))
-    guard let e = rt.smoothingStates.state(k.symbol, kind: kind) else {
+    // No state for a period TA-Lib rejects (the result is nil), nor beyond the table's kinds.
+    guard id == 2 ? EMAState.accepts(period: n) : RSIState.accepts(period: n),
+      let e = rt.smoothingStates.state(k.symbol, kind: kind)
+    else {
       return push(L, one(full()))
     }
     if !e.pointee.isEmpty {

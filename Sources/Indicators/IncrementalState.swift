@@ -23,9 +23,12 @@ public struct EMAState: Sendable, Equatable, BitwiseCopyable {
   /// Running sum while seeding (count < period), the EMA afterwards.
   @usableFromInline var acc: Double = 0
 
+  /// Whether TA-Lib accepts `period` (1...100000).
+  @inlinable public static func accepts(period: Int) -> Bool { period >= 1 && period <= maxPeriod }
+
   /// nil for periods TA-Lib rejects (valid: 1...100000).
   public init?(period: Int) {
-    guard period >= 1, period <= maxPeriod else { return nil }
+    guard Self.accepts(period: period) else { return nil }
     self.period = period
     self.k = 2.0 / Double(period + 1)
     self.k1 = 1.0 - k
@@ -74,9 +77,12 @@ public struct RSIState: Sendable, Equatable, BitwiseCopyable {
   @usableFromInline let w: Double
   @usableFromInline let inv: Double
 
+  /// Whether TA-Lib accepts `period` (2...100000).
+  @inlinable public static func accepts(period: Int) -> Bool { period >= 2 && period <= maxPeriod }
+
   /// nil for periods TA-Lib rejects (valid: 2...100000).
   public init?(period: Int) {
-    guard period >= 2, period <= maxPeriod else { return nil }
+    guard Self.accepts(period: period) else { return nil }
     self.period = period
     let nd = Double(period)
     w = Double(period - 1) / nd

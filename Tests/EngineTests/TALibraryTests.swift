@@ -278,6 +278,57 @@ struct IncrementalTATests {
   }
 }
 
+@Suite("ta.ema/ta.rsi over many periods")
+struct ManyPeriodsTests {
+  @Test("right past the state table's kinds, and no state for periods TA-Lib rejects")
+  func manyPeriods() throws {
+    let store = TALibraryTests.store(count: 120)
+    store.materializeNewest(0, interval: 0)
+    let series = try #require(store.series(0, interval: 0))
+    let close = UnsafeBufferPointer(start: series.values(.close), count: series.count)
+    func list(_ values: [Double?]) -> String {
+      "{" + values.map { $0.map { String(format: "%.17g", $0) } ?? "false" }.joined(separator: ",")
+        + "}"
+    }
+    // The filter counts the values that differ from TA's (nil expected: `false` in the list).
+    let source = """
+      local ema, rsi = \(list((1...60).map { TA.ema(close, $0) })), \(list((0...60).map { TA.rsi(close, $0) }))
+      local function off(got, want)
+        if want == false then return got ~= nil end
+        return got == nil or math.abs(got - want) > 1e-8 * math.max(100, math.abs(want))
+      end
+      return { timeframes = { "1m" }, filter = function(s)
+        local c, bad = s.klines["1m"].close, 0
+        for n = 1, 60 do if off(ta.ema(c, n), ema[n]) then bad = bad + 1 end end
+        for n = 0, 60 do if off(ta.rsi(c, n), rsi[n + 1]) then bad = bad + 1 end end
+        return true, bad
+      end }
+      """
+    let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
+    runtime.install([try runtime.compile(StrategySource(id: "m", path: "m.lua", source: source))])
+    // Twice: the first call builds states, the second reads them (or computes in full).
+    for _ in 0..<2 {
+      runtime.prepareView(0)
+      #expect(TALibraryTests.number(runtime.evaluate(0, symbol: 0)) == 0)
+    }
+    // The table stops at its cap.
+    #expect(runtime.smoothingStates.kinds == SmoothingTable.maxKinds)
+    #expect(runtime.smoothingStates.count == SmoothingTable.maxKinds)
+    // Periods TA-Lib rejects get no kind (and a nil result).
+    let rejected = try StrategyRuntime(store: store, limits: SandboxLimits())
+    let bad = """
+      return { timeframes = { "1m" }, filter = function(s)
+        local c = s.klines["1m"].close
+        return true, (ta.rsi(c, 1) or ta.rsi(c, 0) or ta.ema(c, 0) or ta.ema(c, -3)) and 1 or 0
+      end }
+      """
+    rejected.install([try rejected.compile(StrategySource(id: "r", path: "r.lua", source: bad))])
+    rejected.prepareView(0)
+    #expect(TALibraryTests.number(rejected.evaluate(0, symbol: 0)) == 0)
+    #expect(rejected.smoothingStates.kinds == 0)
+  }
+}
+
 @Suite("Smoothing state table")
 struct SmoothingTableTests {
   @Test("one state per symbol and kind, stable while kinds are added, across chunk bounds")
@@ -312,6 +363,13 @@ struct SmoothingTableTests {
         i += 1
       }
     }
+    // Kinds are capped: beyond them there is no state (the caller computes in full).
+    for k in kinds.count..<SmoothingTable.maxKinds {
+      #expect(table.state(0, kind: UInt64(1000 + k)) != nil)
+    }
+    #expect(table.state(0, kind: 999_999) == nil)
+    #expect(table.kinds == SmoothingTable.maxKinds)
+    #expect(table.state(0, kind: kinds[3]) == pointers[3 * symbols.count])
     #expect(table.state(600, kind: kinds[0]) == nil)
     #expect(table.state(-1, kind: kinds[0]) == nil)
     #expect(table.state(2, kind: kinds[9])?.pointee.isEmpty == true)
