@@ -72,10 +72,6 @@ public struct RSIState: Sendable, Equatable, BitwiseCopyable {
   /// Summed gains/losses while seeding (count <= period), Wilder averages afterwards.
   @usableFromInline var gain: Double = 0
   @usableFromInline var loss: Double = 0
-  /// The smoothing weights `(period - 1) / period` and `1 / period`, as `TA.rsi` computes
-  /// them, kept so that a step costs no division (two per `ta.rsi` call otherwise).
-  @usableFromInline let w: Double
-  @usableFromInline let inv: Double
 
   /// Whether TA-Lib accepts `period` (2...100000).
   @inlinable public static func accepts(period: Int) -> Bool { period >= 2 && period <= maxPeriod }
@@ -84,9 +80,6 @@ public struct RSIState: Sendable, Equatable, BitwiseCopyable {
   public init?(period: Int) {
     guard Self.accepts(period: period) else { return nil }
     self.period = period
-    let nd = Double(period)
-    w = Double(period - 1) / nd
-    inv = 1.0 / nd
   }
 
   /// Builds the state for a whole series (equivalent to appending each value).
@@ -112,6 +105,8 @@ public struct RSIState: Sendable, Equatable, BitwiseCopyable {
       loss /= Double(period)
     } else {
       // Exactly TA.rsi's recurrence (same operations, same order).
+      let nd = Double(period)
+      let w = Double(period - 1) / nd, inv = 1.0 / nd
       gain = gain * w + max(d, 0) * inv
       loss = loss * w + max(-d, 0) * inv
     }
