@@ -68,8 +68,8 @@ extension Benchmark {
   /// symbol changing every cycle); the caller repeats it between the engine's runs.
   func measureBaselines(_ m: Market) -> [String: Double] {
     let n = options.symbols
-    var index: [String: Int] = [:]
-    for s in 0..<n { index["S\(s)USDT"] = s }
+    var index: [EventName: Int] = [:]
+    for s in 0..<n { index[EventName("S\(s)USDT")] = s }
     var data = BaselineData(
       changePct: .init(repeating: 0, count: n), quoteVolume: .init(repeating: 0, count: n),
       rsi: .init(repeating: .nan, count: n), wilder: .init(repeating: Wilder(), count: n),
@@ -131,7 +131,7 @@ extension Benchmark {
   }
 
   /// Applies `events` to the arrays; returns the symbols they changed (in order, once each).
-  private func apply(_ events: [MarketEvent], _ d: inout BaselineData, index: [String: Int])
+  private func apply(_ events: [MarketEvent], _ d: inout BaselineData, index: [EventName: Int])
     -> [Int]
   {
     var changed: [Int] = []
@@ -140,7 +140,7 @@ extension Benchmark {
     for e in events {
       switch e {
       case .ticker(let t):
-        guard let s = index[t.symbol] else { continue }
+        guard let s = index[t.symbolName] else { continue }
         d.changePct[s] = t.fields.changePct
         d.quoteVolume[s] = t.fields.quoteVolume
         if d.stamp[s] != d.pass {
@@ -148,7 +148,7 @@ extension Benchmark {
           changed.append(s)
         }
       case .kline(let k):
-        guard let s = index[k.symbol] else { continue }
+        guard let s = index[k.symbolName] else { continue }
         d.rsi[s] = d.wilder[s].update(openTime: k.openTime, close: k.close)
         if d.stamp[s] != d.pass {
           d.stamp[s] = d.pass
@@ -161,7 +161,7 @@ extension Benchmark {
 
   /// Thread CPU ns per evaluation (3 per changed symbol) over all cycles of `m`.
   private func timed(
-    _ m: Market, _ d: inout BaselineData, index: [String: Int],
+    _ m: Market, _ d: inout BaselineData, index: [EventName: Int],
     _ evaluate: (_ changePct: Double, _ quoteVolume: Double, _ rsi: Double) -> Int
   ) -> Double {
     var evaluations = 0

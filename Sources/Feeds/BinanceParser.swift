@@ -744,6 +744,12 @@ extension BinanceParser {
       return out
     }
 
+    /// A name from its bytes, with no `String` made unless escaped or long.
+    func makeName(_ s: Span) -> EventName {
+      if s.escaped { return EventName(makeString(s)) }
+      return EventName(utf8: UnsafeRawBufferPointer(start: p + s.start, count: s.end - s.start))
+    }
+
     func makeString(_ s: Span) -> String {
       if s.escaped { return String(decoding: decode(s), as: UTF8.self) }
       let len = s.end - s.start
@@ -1056,7 +1062,8 @@ extension BinanceParser {
       events.append(
         .ticker(
           TickerEvent(
-            symbol: makeString(f.s.span), eventTime: f.eventTime.value, isMini: mini, fields: t)))
+            symbolName: makeName(f.s.span), eventTime: f.eventTime.value, isMini: mini,
+            fields: t)))
     }
 
     /// The first problem of a ticker event (nil: none).
@@ -1093,8 +1100,8 @@ extension BinanceParser {
       events.append(
         .kline(
           KlineEvent(
-            symbol: makeString(f.s.span), eventTime: f.eventTime.value,
-            interval: makeString(f.k.i.span),
+            symbolName: makeName(f.s.span), eventTime: f.eventTime.value,
+            intervalName: makeName(f.k.i.span),
             openTime: f.k.t.value, open: f.k.o.value, high: f.k.h.value, low: f.k.l.value,
             close: f.k.c.value, volume: f.k.v.value, isClosed: f.k.x.value)))
     }

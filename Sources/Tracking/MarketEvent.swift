@@ -1,6 +1,6 @@
 /// The 24h ticker fields a strategy can read. `Double.nan` marks a field the feed never sent
 /// (feeds reject number strings that are not plain decimals, so NaN never comes from a feed).
-public struct TickerFields: Sendable, Equatable {
+public struct TickerFields: Sendable, Equatable, BitwiseCopyable {
   public var price: Double = .nan  // c
   public var open: Double = .nan  // o
   public var high: Double = .nan  // h
@@ -25,8 +25,13 @@ public struct TickerFields: Sendable, Equatable {
 }
 
 /// A 24h ticker (`24hrTicker`) or mini ticker (`24hrMiniTicker`) event.
-public struct TickerEvent: Sendable, Equatable {
-  public var symbol: String
+public struct TickerEvent: Sendable, Equatable, BitwiseCopyable {
+  /// The symbol (plain bits: see ``EventName``).
+  public var symbolName: EventName
+  public var symbol: String {
+    get { symbolName.string }
+    set { symbolName = EventName(newValue) }
+  }
   /// Event time `E`, milliseconds since the epoch.
   public var eventTime: Int64
   /// A mini ticker carries only `c o h l v q`; the store derives `change` and `change_pct`
@@ -35,7 +40,11 @@ public struct TickerEvent: Sendable, Equatable {
   public var fields: TickerFields
 
   public init(symbol: String, eventTime: Int64, isMini: Bool, fields: TickerFields) {
-    self.symbol = symbol
+    self.init(symbolName: EventName(symbol), eventTime: eventTime, isMini: isMini, fields: fields)
+  }
+
+  public init(symbolName: EventName, eventTime: Int64, isMini: Bool, fields: TickerFields) {
+    self.symbolName = symbolName
     self.eventTime = eventTime
     self.isMini = isMini
     self.fields = fields
@@ -43,12 +52,21 @@ public struct TickerEvent: Sendable, Equatable {
 }
 
 /// One candle of a kline event (`"e":"kline"`).
-public struct KlineEvent: Sendable, Equatable {
-  public var symbol: String
+public struct KlineEvent: Sendable, Equatable, BitwiseCopyable {
+  /// The symbol (plain bits: see ``EventName``).
+  public var symbolName: EventName
+  public var symbol: String {
+    get { symbolName.string }
+    set { symbolName = EventName(newValue) }
+  }
   /// Event time `E`, milliseconds since the epoch.
   public var eventTime: Int64
   /// Kline interval `k.i`, e.g. `1m`.
-  public var interval: String
+  public var intervalName: EventName
+  public var interval: String {
+    get { intervalName.string }
+    set { intervalName = EventName(newValue) }
+  }
   /// Candle open time `k.t`, milliseconds since the epoch.
   public var openTime: Int64
   public var open: Double
@@ -63,9 +81,19 @@ public struct KlineEvent: Sendable, Equatable {
     symbol: String, eventTime: Int64, interval: String, openTime: Int64, open: Double,
     high: Double, low: Double, close: Double, volume: Double, isClosed: Bool
   ) {
-    self.symbol = symbol
+    self.init(
+      symbolName: EventName(symbol), eventTime: eventTime, intervalName: EventName(interval),
+      openTime: openTime, open: open, high: high, low: low, close: close, volume: volume,
+      isClosed: isClosed)
+  }
+
+  public init(
+    symbolName: EventName, eventTime: Int64, intervalName: EventName, openTime: Int64,
+    open: Double, high: Double, low: Double, close: Double, volume: Double, isClosed: Bool
+  ) {
+    self.symbolName = symbolName
     self.eventTime = eventTime
-    self.interval = interval
+    self.intervalName = intervalName
     self.openTime = openTime
     self.open = open
     self.high = high
@@ -77,7 +105,7 @@ public struct KlineEvent: Sendable, Equatable {
 }
 
 /// A market-data event as every feed delivers it to the store's single apply path.
-public enum MarketEvent: Sendable, Equatable {
+public enum MarketEvent: Sendable, Equatable, BitwiseCopyable {
   case ticker(TickerEvent)
   case kline(KlineEvent)
 
@@ -90,10 +118,12 @@ public enum MarketEvent: Sendable, Equatable {
     }
   }
 
-  public var symbol: String {
+  public var symbol: String { symbolName.string }
+
+  public var symbolName: EventName {
     switch self {
-    case .ticker(let t): t.symbol
-    case .kline(let k): k.symbol
+    case .ticker(let t): t.symbolName
+    case .kline(let k): k.symbolName
     }
   }
 }

@@ -33,6 +33,8 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   private struct State {
     var symbols: SymbolTable
     var intervals: [String] = []
+    /// ``intervals`` as events carry them.
+    var intervalKeys: [EventName] = []
     var initialized = 0
     var eventsApplied = 0
     var klinesIgnored = 0
@@ -92,12 +94,17 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   public enum ApplyError: Error, Equatable, CustomStringConvertible, Sendable {
     case tooManySymbols(String, capacity: Int)
     case tooManyIntervals(String)
+    /// A name over ``EventName/inlineCapacity`` bytes, past the ``EventName/maxLongNames``
+    /// such names the process keeps.
+    case tooManyLongNames
     public var description: String {
       switch self {
       case .tooManySymbols(let s, let c):
         "symbol \(s) not tracked: max_symbols (\(c)) reached"
       case .tooManyIntervals(let i):
         "kline interval \(i) not tracked: at most \(MarketStore.maxIntervals) intervals"
+      case .tooManyLongNames:
+        "name not tracked: over \(EventName.inlineCapacity) bytes, and \(EventName.maxLongNames) such names were seen already"
       }
     }
   }
@@ -110,10 +117,16 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   }
 
   /// Index of an interval name, interning it.
-  public func intervalIndex(_ name: String) -> Int? {
-    if let i = state.pointee.intervals.firstIndex(of: name) { return i }
-    guard state.pointee.intervals.count < Self.maxIntervals else { return nil }
-    state.pointee.intervals.append(name)
+  public func intervalIndex(_ name: String) -> Int? { intervalIndex(EventName(name)) }
+
+  /// Index of an interval name, interning it; nil when ``maxIntervals`` are known already
+  /// (or the name is an ``EventName/isOverflow`` one).
+  @inline(__always)
+  public func intervalIndex(_ name: EventName) -> Int? {
+    if let i = state.pointee.intervalKeys.firstIndex(of: name) { return i }
+    guard state.pointee.intervals.count < Self.maxIntervals, !name.isOverflow else { return nil }
+    state.pointee.intervals.append(name.string)
+    state.pointee.intervalKeys.append(name)
     return state.pointee.intervals.count - 1
   }
 
@@ -144,7 +157,7 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   /// The index of `name`, interning it (and initializing its state) if new; nil (counted)
   /// when `max_symbols` symbols are tracked already.
   @inline(__always)
-  private func symbolIndex(_ name: String) -> Int? {
+  private func symbolIndex(_ name: EventName) -> Int? {
     guard let sym = state.pointee.symbols.intern(name) else {
       state.pointee.symbolsRejected += 1
       return nil
@@ -158,8 +171,9 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
     return s
   }
 
-  private func rejected(_ name: String) -> Result<Applied, ApplyError> {
-    .failure(.tooManySymbols(name, capacity: state.pointee.symbols.capacity))
+  private func rejected(_ name: EventName) -> Result<Applied, ApplyError> {
+    if name.isOverflow { return .failure(.tooManyLongNames) }
+    return .failure(.tooManySymbols(name.string, capacity: state.pointee.symbols.capacity))
   }
 
   /// Counts an applied event that changed symbol `s`.
@@ -172,7 +186,7 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
 
   @inline(__always)
   private func applyTicker(_ t: TickerEvent) -> Result<Applied, ApplyError> {
-    guard let s = symbolIndex(t.symbol) else { return rejected(t.symbol) }
+    guard let s = symbolIndex(t.symbolName) else { return rejected(t.symbolName) }
     let ticker = tickers + s
     if t.isMini {
       ticker.pointee.fields.price = t.fields.price
@@ -205,8 +219,9 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
 
   @inline(__always)
   private func applyKline(_ k: KlineEvent) -> Result<Applied, ApplyError> {
-    guard let s = symbolIndex(k.symbol) else { return rejected(k.symbol) }
-    guard let iv = intervalIndex(k.interval) else {
+    guard let s = symbolIndex(k.symbolName) else { return rejected(k.symbolName) }
+    guard let iv = intervalIndex(k.intervalName) else {
+      if k.intervalName.isOverflow { return .failure(.tooManyLongNames) }
       return .failure(.tooManyIntervals(k.interval))
     }
     let slot = series + iv * capacity + s

@@ -57,6 +57,30 @@ struct ReplayEquivalenceTests {
     }
   }
 
+  @Test("symbol names longer than events hold inline give the same bytes, names aside")
+  func longSymbolNames() throws {
+    let lines = ReplayFixtures.simulatedLines(symbols: 60, steps: 30, seed: 11)
+    // A prefix keeps the symbols' byte order; 42 bytes puts every name past the 31 held inline.
+    let prefix = "P" + String(repeating: "0123456789", count: 4) + "_"
+    var renamed = 0
+    let long = lines.map { line in
+      let parts = line.components(separatedBy: "\"s\":\"")
+      renamed += parts.count - 1
+      return parts.joined(separator: "\"s\":\"" + prefix)
+    }
+    #expect(renamed > 60 * 30)
+    let reference = try ReplayFixtures.replay(
+      ReplayFixtures.write(lines, name: "short-names"), strategies: Self.strategies)
+    #expect(reference.summary.diffs > 20)
+    for workers in [1, 2] {
+      let run = try ReplayFixtures.replay(
+        ReplayFixtures.write(long, name: "long-names"), strategies: Self.strategies,
+        workers: workers)
+      #expect(run.output.contains(prefix))
+      #expect(run.output.replacingOccurrences(of: prefix, with: "") == reference.output)
+    }
+  }
+
   @Test("diff lines are ordered by strategy id, then symbol, within each cycle")
   func ordering() throws {
     let run = try ReplayFixtures.replay(Self.feed, strategies: Self.strategies, workers: 4)

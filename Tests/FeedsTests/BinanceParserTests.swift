@@ -586,6 +586,26 @@ struct BinanceParserTests {
     #expect(parse("{\"d\\u0061ta\":\(ticker)}").events.count == 1)
   }
 
+  @Test(
+    "symbols and intervals of any length, escaped or not, equal the same names built from strings")
+  static func namesOfAnyLength() {
+    for length in [1, 7, 30, 31, 32, 33, 64, 200] {
+      let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+      let name = String((0..<length).map { letters[$0 % letters.count] })
+      let t = onlyTicker(parse(object(with(tickerPairs, "s", "\"\(name)\""))))
+      #expect(t?.symbol == name)
+      #expect(t?.symbolName == EventName(name))
+      // The same name with its first letter escaped: the escaped path gives the same bits.
+      let escaped = "\\u00" + String(name.utf8.first ?? 0, radix: 16) + name.dropFirst()
+      #expect(
+        onlyTicker(parse(object(with(tickerPairs, "s", "\"\(escaped)\""))))?.symbolName
+          == EventName(name))
+      let k = onlyKline(parse(object(klinePairs(with(kPairs, "i", "\"\(name)\"")))))
+      #expect(k?.interval == name)
+      #expect(k?.intervalName == EventName(name))
+    }
+  }
+
   @Test("nested ignored values are validated and ignored")
   static func nestedIgnoredValues() {
     let nested =

@@ -205,3 +205,76 @@ struct MarketStoreTests {
         open: n, high: n, low: n, close: n, volume: n, isClosed: false))
   }
 }
+
+@Suite("Event names")
+struct EventNameTests {
+  /// Names of every length around the inline capacity, some with bytes that look like padding.
+  static let names: [String] = [
+    "", "A", "A\u{0}", "BTCUSDT", "1m", "1M", "15m", String(repeating: "X", count: 30),
+    String(repeating: "Y", count: 31), String(repeating: "Y", count: 32),
+    String(repeating: "Y", count: 31) + "\u{0}", String(repeating: "Z", count: 100),
+    "ÄÖÜ€USDT", String(repeating: "é", count: 16), String(repeating: "é", count: 15) + "e",
+  ]
+
+  @Test("round trip, and equal exactly when the names are equal (inline and long)")
+  func roundTrip() {
+    for a in Self.names {
+      let n = EventName(a)
+      #expect(n.string == a)
+      #expect(n.utf8Count == a.utf8.count)
+      #expect(n.isLong == (a.utf8.count > EventName.inlineCapacity))
+      var copy = a
+      let fromBytes = copy.withUTF8 { EventName(utf8: UnsafeRawBufferPointer($0)) }
+      #expect(fromBytes == n)
+      #expect(fromBytes.bitsHash == n.bitsHash)
+      for b in Self.names {
+        #expect(
+          (EventName(a) == EventName(b)) == (a == b),
+          "\(a.debugDescription) vs \(b.debugDescription)")
+      }
+    }
+  }
+
+  @Test("names past the inline capacity: tracked by the store like any other")
+  func longNamesInTheStore() {
+    let store = MarketStore(maxSymbols: 8, maxCandles: 10)
+    let long1 = String(repeating: "L", count: 40) + "USDT"
+    let long2 = String(repeating: "L", count: 41) + "USDT"
+    let edge = String(repeating: "E", count: 31)
+    let longInterval = "interval-" + String(repeating: "i", count: 40)
+    var indices: [Int32] = []
+    for (i, name) in [long1, long2, edge, long1].enumerated() {
+      guard case .success(.changed(let s)) = store.apply(ticker(name, Int64(i), price: 1)) else {
+        Issue.record("ticker for \(name) not applied")
+        return
+      }
+      indices.append(s)
+    }
+    #expect(indices == [0, 1, 2, 0])
+    #expect(store.name(of: 0) == long1)
+    #expect(store.name(of: 1) == long2)
+    #expect(store.name(of: 2) == edge)
+    #expect(
+      store.apply(kline(long2, 60_000, close: 5, interval: longInterval)) == .success(.changed(1)))
+    #expect(store.intervals == [longInterval])
+    #expect(store.series(1, interval: 0)?.count == 1)
+  }
+
+  @Test("a long name past the process's table is refused with a clear error; the rest go on")
+  func overflow() {
+    let store = MarketStore(maxSymbols: 8, maxCandles: 10)
+    var f = TickerFields()
+    f.price = 1
+    let refused = store.apply(
+      .ticker(TickerEvent(symbolName: .overflow, eventTime: 1, isMini: false, fields: f)))
+    #expect(refused == .failure(.tooManyLongNames))
+    #expect("\(MarketStore.ApplyError.tooManyLongNames)".contains("over 31 bytes"))
+    #expect(store.symbolCount == 0)
+    #expect(store.apply(ticker("BTCUSDT", 2, price: 1)) == .success(.changed(0)))
+    let kline = KlineEvent(
+      symbolName: "BTCUSDT", eventTime: 3, intervalName: .overflow, openTime: 0, open: 1, high: 1,
+      low: 1, close: 1, volume: 1, isClosed: false)
+    #expect(store.apply(.kline(kline)) == .failure(.tooManyLongNames))
+    #expect(store.intervalCount == 0)
+  }
+}
