@@ -240,6 +240,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
         account(batch)
         batch.events.withUnsafeBufferPointer { events in
           guard let base = events.baseAddress else { return }
+          let inPlace = store.payloadsInPlace
           var i = 0
           while i < events.count {
             // Apply the run of events that belongs to the open cycle, then close it when an
@@ -251,7 +252,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
                 // In the open cycle while the event time is at most the cycle's last
                 // millisecond (a compare, not a division per event).
                 let event = base + j
-                let time = event.pointee.eventTime
+                let time = MarketEvent.eventTime(at: event, inPlace: inPlace)
                 if openCycle != nil {
                   if time > openLast { break }
                 } else {

@@ -126,4 +126,67 @@ public enum MarketEvent: Sendable, Equatable, BitwiseCopyable {
     case .kline(let k): k.symbolName
     }
   }
+
+  /// Whether a payload sits unchanged at its event's address, so ``ticker(at:)`` and
+  /// ``kline(at:)`` can read it in place. Why: a `switch` that binds the payload
+  /// (`case .kline(let k)`) makes the compiler copy the whole event to the stack first
+  /// (a `memcpy` call and three outlined helper calls per event, seen in the disassembly),
+  /// on the path every event takes. Swift lays a multi-payload enum out with each payload at
+  /// offset 0 and the case in a tag byte after them when the payloads have no spare bits in
+  /// common (these have none: both begin with 32 bytes of name); were the case kept in spare
+  /// bits instead, payload bits would be changed. So this checks, once, on real values of
+  /// both cases, that what sits at the address equals the payload; if not, the readers copy
+  /// as the `switch` does.
+  public static let payloadsInPlace: Bool = {
+    func check(_ event: MarketEvent) -> Bool {
+      withUnsafePointer(to: event) { p in
+        let raw = UnsafeRawPointer(p)
+        switch event {
+        case .ticker(let t):
+          return raw.load(fromByteOffset: isMiniOffset, as: UInt8.self) == (t.isMini ? 1 : 0)
+            && raw.assumingMemoryBound(to: TickerEvent.self).pointee == t
+        case .kline(let k):
+          return raw.load(fromByteOffset: isClosedOffset, as: UInt8.self) == (k.isClosed ? 1 : 0)
+            && raw.assumingMemoryBound(to: KlineEvent.self).pointee == k
+        }
+      }
+    }
+    var fields = TickerFields()
+    fields.price = 1.5
+    fields.ask = -2.25
+    var name = EventName("S")
+    name.w0 = .max
+    name.w1 = .max
+    name.w2 = .max
+    var ok = timeOffset == MemoryLayout<KlineEvent>.offset(of: \.eventTime)
+    for flag in [false, true] {
+      ok =
+        ok
+        && check(
+          .ticker(TickerEvent(symbolName: name, eventTime: -1, isMini: flag, fields: fields)))
+        && check(
+          .kline(
+            KlineEvent(
+              symbolName: name, eventTime: -1, intervalName: name, openTime: -1, open: 1, high: 2,
+              low: -3, close: 4, volume: 5, isClosed: flag)))
+    }
+    return ok
+  }()
+
+  private static let isMiniOffset = MemoryLayout<TickerEvent>.offset(of: \.isMini) ?? 0
+  private static let isClosedOffset = MemoryLayout<KlineEvent>.offset(of: \.isClosed) ?? 0
+}
+
+extension MarketEvent {
+  /// The event time of the event at `event`; `inPlace`: ``payloadsInPlace`` (which a hot
+  /// loop keeps in a local), read in place, with no copy of the event.
+  @inline(__always)
+  public static func eventTime(at event: UnsafePointer<MarketEvent>, inPlace: Bool) -> Int64 {
+    // Both payloads keep the time at the same offset (checked by `payloadsInPlace`).
+    inPlace
+      ? UnsafeRawPointer(event).load(fromByteOffset: timeOffset, as: Int64.self)
+      : event.pointee.eventTime
+  }
+
+  static let timeOffset = MemoryLayout<TickerEvent>.offset(of: \.eventTime) ?? 0
 }

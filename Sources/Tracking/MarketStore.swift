@@ -64,7 +64,16 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   private let series: UnsafeMutablePointer<KlineSeries?>
   private let capacity: Int
 
-  public init(maxSymbols: Int, maxCandles: Int) {
+  public convenience init(maxSymbols: Int, maxCandles: Int) {
+    self.init(
+      maxSymbols: maxSymbols, maxCandles: maxCandles,
+      payloadsInPlace: MarketEvent.payloadsInPlace)
+  }
+
+  /// `payloadsInPlace` false: events are read from a copy, as on a platform where
+  /// ``MarketEvent/payloadsInPlace`` is false (tests compare both paths).
+  init(maxSymbols: Int, maxCandles: Int, payloadsInPlace: Bool) {
+    self.payloadsInPlace = payloadsInPlace
     self.maxCandles = maxCandles
     state = .allocate(capacity: 1)
     state.initialize(to: State(symbols: SymbolTable(capacity: maxSymbols)))
@@ -141,18 +150,29 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   }
 
   /// ``apply(_:)`` of the event at `event`, read in place: the cycle thread's batch loop
-  /// uses it, since passing an array element by value made a copy of the whole event
-  /// (retaining its strings) per event. It switches first and reads the payload in place:
-  /// `event.symbol` (a computed property over both cases) also copied the whole event.
+  /// uses it, since passing an array element by value made a copy of the whole event per
+  /// event, and so does a `switch` binding its payload (see
+  /// ``MarketEvent/payloadsInPlace``).
   @inline(__always)
   public func apply(at event: UnsafePointer<MarketEvent>) -> Result<Applied, ApplyError> {
+    if payloadsInPlace {
+      let raw = UnsafeRawPointer(event)
+      if case .ticker = event.pointee {
+        return applyTicker(raw.assumingMemoryBound(to: TickerEvent.self))
+      }
+      return applyKline(raw.assumingMemoryBound(to: KlineEvent.self))
+    }
     switch event.pointee {
     case .ticker(let t):
-      return applyTicker(t)
+      return withUnsafePointer(to: t) { applyTicker($0) }
     case .kline(let k):
-      return applyKline(k)
+      return withUnsafePointer(to: k) { applyKline($0) }
     }
   }
+
+  /// ``MarketEvent/payloadsInPlace``, kept here: a `static let` is a lazy global (a check per
+  /// read).
+  public let payloadsInPlace: Bool
 
   /// The index of `name`, interning it (and initializing its state) if new; nil (counted)
   /// when `max_symbols` symbols are tracked already.
@@ -185,51 +205,53 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   }
 
   @inline(__always)
-  private func applyTicker(_ t: TickerEvent) -> Result<Applied, ApplyError> {
-    guard let s = symbolIndex(t.symbolName) else { return rejected(t.symbolName) }
+  private func applyTicker(_ t: UnsafePointer<TickerEvent>) -> Result<Applied, ApplyError> {
+    guard let s = symbolIndex(t.pointee.symbolName) else { return rejected(t.pointee.symbolName) }
     let ticker = tickers + s
-    if t.isMini {
-      ticker.pointee.fields.price = t.fields.price
-      ticker.pointee.fields.open = t.fields.open
-      ticker.pointee.fields.high = t.fields.high
-      ticker.pointee.fields.low = t.fields.low
-      ticker.pointee.fields.volume = t.fields.volume
-      ticker.pointee.fields.quoteVolume = t.fields.quoteVolume
-      ticker.pointee.fields.change = t.fields.price - t.fields.open
-      ticker.pointee.fields.changePct = 100 * (t.fields.price - t.fields.open) / t.fields.open
+    if t.pointee.isMini {
+      ticker.pointee.fields.price = t.pointee.fields.price
+      ticker.pointee.fields.open = t.pointee.fields.open
+      ticker.pointee.fields.high = t.pointee.fields.high
+      ticker.pointee.fields.low = t.pointee.fields.low
+      ticker.pointee.fields.volume = t.pointee.fields.volume
+      ticker.pointee.fields.quoteVolume = t.pointee.fields.quoteVolume
+      ticker.pointee.fields.change = t.pointee.fields.price - t.pointee.fields.open
+      ticker.pointee.fields.changePct =
+        100 * (t.pointee.fields.price - t.pointee.fields.open) / t.pointee.fields.open
     } else {
       // A field this ticker lacks keeps its previous value: "never sent" means nil.
       func merge(_ old: inout Double, _ new: Double) { if !new.isNaN { old = new } }
-      merge(&ticker.pointee.fields.price, t.fields.price)
-      merge(&ticker.pointee.fields.open, t.fields.open)
-      merge(&ticker.pointee.fields.high, t.fields.high)
-      merge(&ticker.pointee.fields.low, t.fields.low)
-      merge(&ticker.pointee.fields.volume, t.fields.volume)
-      merge(&ticker.pointee.fields.quoteVolume, t.fields.quoteVolume)
-      merge(&ticker.pointee.fields.change, t.fields.change)
-      merge(&ticker.pointee.fields.changePct, t.fields.changePct)
-      merge(&ticker.pointee.fields.vwap, t.fields.vwap)
-      merge(&ticker.pointee.fields.bid, t.fields.bid)
-      merge(&ticker.pointee.fields.ask, t.fields.ask)
+      merge(&ticker.pointee.fields.price, t.pointee.fields.price)
+      merge(&ticker.pointee.fields.open, t.pointee.fields.open)
+      merge(&ticker.pointee.fields.high, t.pointee.fields.high)
+      merge(&ticker.pointee.fields.low, t.pointee.fields.low)
+      merge(&ticker.pointee.fields.volume, t.pointee.fields.volume)
+      merge(&ticker.pointee.fields.quoteVolume, t.pointee.fields.quoteVolume)
+      merge(&ticker.pointee.fields.change, t.pointee.fields.change)
+      merge(&ticker.pointee.fields.changePct, t.pointee.fields.changePct)
+      merge(&ticker.pointee.fields.vwap, t.pointee.fields.vwap)
+      merge(&ticker.pointee.fields.bid, t.pointee.fields.bid)
+      merge(&ticker.pointee.fields.ask, t.pointee.fields.ask)
     }
-    ticker.pointee.time = t.eventTime
+    ticker.pointee.time = t.pointee.eventTime
     ticker.pointee.hasTicker = true
     return changed(s)
   }
 
   @inline(__always)
-  private func applyKline(_ k: KlineEvent) -> Result<Applied, ApplyError> {
-    guard let s = symbolIndex(k.symbolName) else { return rejected(k.symbolName) }
-    guard let iv = intervalIndex(k.intervalName) else {
-      if k.intervalName.isOverflow { return .failure(.tooManyLongNames) }
-      return .failure(.tooManyIntervals(k.interval))
+  private func applyKline(_ k: UnsafePointer<KlineEvent>) -> Result<Applied, ApplyError> {
+    guard let s = symbolIndex(k.pointee.symbolName) else { return rejected(k.pointee.symbolName) }
+    guard let iv = intervalIndex(k.pointee.intervalName) else {
+      if k.pointee.intervalName.isOverflow { return .failure(.tooManyLongNames) }
+      return .failure(.tooManyIntervals(k.pointee.interval))
     }
     let slot = series + iv * capacity + s
     if slot.pointee == nil { slot.pointee = KlineSeries(limit: maxCandles) }
     let outcome =
       slot.pointee?.apply(
-        openTime: k.openTime, open: k.open, high: k.high, low: k.low, close: k.close,
-        volume: k.volume) ?? .ignored
+        openTime: k.pointee.openTime, open: k.pointee.open, high: k.pointee.high,
+        low: k.pointee.low, close: k.pointee.close,
+        volume: k.pointee.volume) ?? .ignored
     if outcome == .ignored {
       state.pointee.klinesIgnored += 1
       return .success(.ignored)

@@ -278,3 +278,59 @@ struct EventNameTests {
     #expect(store.intervalCount == 0)
   }
 }
+
+@Suite("Events read in place")
+struct EventsInPlaceTests {
+  @Test("this platform keeps payloads unchanged at the event's address (the fast path is on)")
+  func fastPathOn() {
+    #expect(MarketEvent.payloadsInPlace)
+    #expect(MarketStore(maxSymbols: 1, maxCandles: 1).payloadsInPlace)
+  }
+
+  @Test("reading events in place and from a copy give the same store, event by event")
+  func bothPathsAgree() {
+    var rng = SystemRandomNumberGenerator()
+    let names = ["BTCUSDT", "ETHUSDT", String(repeating: "L", count: 40), "X"]
+    var events: [MarketEvent] = []
+    for i in 0..<3000 {
+      let name = names[Int.random(in: 0..<names.count, using: &rng)]
+      let price = Double.random(in: 1...100, using: &rng)
+      switch Int.random(in: 0..<4, using: &rng) {
+      case 0: events.append(ticker(name, Int64(i), price: price))
+      case 1: events.append(ticker(name, Int64(i), price: price, mini: true))
+      default:
+        let interval = Bool.random(using: &rng) ? "1m" : "5m"
+        // Open times that repeat, advance and sometimes go back (ignored).
+        let open = Int64(i / 7 + Int.random(in: -2...0, using: &rng)) * 60_000
+        events.append(kline(name, open, close: price, interval: interval))
+      }
+    }
+    let fast = MarketStore(maxSymbols: 8, maxCandles: 50, payloadsInPlace: true)
+    let copied = MarketStore(maxSymbols: 8, maxCandles: 50, payloadsInPlace: false)
+    events.withUnsafeBufferPointer { buffer in
+      for i in buffer.indices {
+        let e = buffer.baseAddress! + i
+        #expect(MarketEvent.eventTime(at: e, inPlace: true) == e.pointee.eventTime)
+        #expect(MarketEvent.eventTime(at: e, inPlace: false) == e.pointee.eventTime)
+        #expect(fast.apply(at: e) == copied.apply(at: e))
+      }
+    }
+    #expect(fast.symbols.names == copied.symbols.names)
+    #expect(fast.intervals == copied.intervals)
+    for s in 0..<Int32(fast.symbolCount) {
+      #expect(fast.ticker(s).fields == copied.ticker(s).fields)
+      #expect(fast.ticker(s).time == copied.ticker(s).time)
+      #expect(fast.version(s) == copied.version(s))
+      for iv in 0..<fast.intervalCount {
+        let a = fast.series(s, interval: iv)
+        let b = copied.series(s, interval: iv)
+        #expect(a?.count == b?.count)
+        #expect(a?.newestOpenTime == b?.newestOpenTime)
+        for c in KlineSeries.Column.allCases where a != nil {
+          #expect(a?.newest(c) == b?.newest(c))
+        }
+      }
+    }
+    #expect(fast.klinesIgnored == copied.klinesIgnored && fast.klinesIgnored > 0)
+  }
+}
