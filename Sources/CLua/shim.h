@@ -178,29 +178,56 @@ static inline int clua_readsize(const clua_DumpBuffer *d, size_t *at, size_t *va
   return 0;
 }
 
-/// Whether the Lua function at `idx` can run past `budget` instructions, i.e. whether its
-/// calls need the instruction budget's count hook. Lua 5.4 traces every instruction while a
-/// count hook is set (~1 ns each, plus ~14 ns to arm and disarm it per call: measured with
-/// `engine bench`, most of what a small filter costs beyond the call itself), so the engine
-/// leaves the hook off for filters that provably stay within it: none of their instructions
-/// jumps backwards, loops or calls, and there are few enough of them. Such a function runs
-/// each of its instructions at most once, and runs no other Lua code unless a metamethod
-/// does so. Metamethods that run Lua code come only from tables given a metatable by
-/// strategy code (`clua_notemetatable` then turns the hook back on) or from the host: the
-/// sandbox's read-only tables (`__len`, `__newindex`: under 8 instructions each, per
-/// instruction of the filter that triggers them) and the fill of `s` (under 64, once per
-/// call). So `size * 8 + 64 < budget` bounds everything a hooked call could count (the
-/// test `marginCoversHostMetamethods` fails with `size < budget`). Anything else, including
-/// a dump this code does not recognise, answers 1. Reads the function's bytecode from `lua_dump` (format
-/// of `ldump.c`, stable across Lua 5.4 releases): the header, then the main function's
-/// code array; opcode numbers as in 5.4's `lopcodes.h`.
-static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
+/// Whether constant `k` of the dumped function is the short string "ta" (`ks` holds each
+/// constant's offset in the dump, or 0 for a constant that is not a string).
+static inline int clua_kista(const clua_DumpBuffer *d, const size_t *ks, size_t nk, unsigned k) {
+  if (k >= nk || ks[k] == 0) return 0;
+  size_t at = ks[k], len = 0;
+  return d->bytes[at - 1] == 4 /* LUA_VSHRSTR */ && clua_readsize(d, &at, &len) && len == 3
+         && at + 2 <= d->count && memcmp(d->bytes + at, "ta", 2) == 0;
+}
+
+/// What a call of the Lua function at `idx` may run, for the instruction budget's count hook:
+/// 0, provably within `budget` (no hook); 1, maybe not (hook); 2, within it as long as the
+/// strategy's environment (the table at `envIdx`, 0: none) still holds the host's `ta` under
+/// "ta" (checked before each call by `clua_envguard_holds`).
+///
+/// Lua 5.4 traces every instruction while a count hook is set (~1 ns each, plus ~14 ns to arm
+/// and disarm it per call: measured with `engine bench`, most of what a small filter costs
+/// beyond the call itself), so the engine leaves the hook off for filters that provably stay
+/// within it: none of their instructions jumps backwards or loops, and there are few enough of
+/// them. Such a function runs each of its instructions at most once, and runs no other Lua
+/// code unless a metamethod or a called function does so. Metamethods that run Lua code come
+/// only from tables given a metatable by strategy code (`clua_notemetatable` then turns the
+/// hook back on) or from the host: the sandbox's read-only tables (`__len`, `__newindex`:
+/// under 8 instructions each, per instruction of the filter that triggers them) and the fill
+/// of `s` (under 64, once per call). So `size * 8 + 64 < budget` bounds everything a hooked
+/// call could count (the test `marginCoversHostMetamethods` fails with `size < budget`).
+///
+/// Calls (class 2): a filter like `ta.rsi(s.klines["1m"].close, 14) < 30` calls only host C
+/// functions, which run no Lua code (they read tables raw), if every function it calls is
+/// `ta.NAME` read from its environment right before the call, and `ta` there is the host's
+/// read-only `ta`. So each call instruction must take its function from a register written
+/// by `GETFIELD` from the register `GETTABUP` (the instruction just before) wrote with
+/// environment["ta"] (the upvalue must be the strategy's environment itself), with nothing in
+/// between that can write that register or below, no jump out of or into that stretch, and
+/// the filter must write no table and no upvalue (no `ta = f`, `_G.ta = f`, `_ENV = t`).
+/// Other code of the strategy could still change its `ta` (a function it handed to a plugin,
+/// run by another strategy's call): hence the check of the environment before each call.
+///
+/// Anything else, including a dump this code does not recognise, answers 1. Reads the
+/// function's bytecode from `lua_dump` (format of `ldump.c`, stable across Lua 5.4 releases):
+/// the header, then the main function's code and constants; opcode numbers as in 5.4's
+/// `lopcodes.h`.
+static inline int clua_filterclass(lua_State *L, int idx, lua_Integer budget, int envIdx) {
   if (!lua_isfunction(L, idx) || lua_iscfunction(L, idx)) return 1;
+  idx = lua_absindex(L, idx);
+  if (envIdx) envIdx = lua_absindex(L, envIdx);
   clua_DumpBuffer d = {NULL, 0, 0};
   lua_pushvalue(L, idx);
   int failed = lua_dump(L, clua_dumpwriter, &d, 1);
   lua_pop(L, 1);
-  int needs = 1;
+  int needs = 1, calls = 0, writes = 0;
   /* Header: "\x1bLua", version 0x54, format 0, LUAC_DATA (6), 3 sizes, LUAC_INT (8),
      LUAC_NUM (8): 31 bytes; then the main function's upvalue count (1 byte). */
   size_t at = 32, source = 0, line = 0, last = 0, size = 0;
@@ -216,13 +243,89 @@ static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
       unsigned op = ins & 0x7f;
       if (op == 56) /* OP_JMP: only forward */
         needs = (int32_t)(ins >> 7) - 16777215 < 0;
-      else /* OP_TBC (55: __close), OP_CALL, OP_TAILCALL (68, 69), the loops (73-77), and
-              any opcode number 5.4 does not have */
-        needs = op == 55 || op == 68 || op == 69 || (op >= 73 && op <= 77) || op > 82;
+      else /* OP_TBC (55: __close), the loops (73-77), and any opcode number 5.4 does not
+              have */
+        needs = op == 55 || (op >= 73 && op <= 77) || op > 82;
+      calls += op == 68 || op == 69; /* OP_CALL, OP_TAILCALL */
+      /* OP_SETUPVAL (10), OP_SETTABUP .. OP_SETFIELD (15-18), OP_SETLIST (78),
+         OP_CLOSURE (79) */
+      writes |= op == 10 || (op >= 15 && op <= 18) || op == 78 || op == 79;
     }
+  }
+  if (!needs && calls) needs = (writes || !envIdx) ? 1 : 2;
+  if (needs == 2) {
+    size_t code = at, nk = 0;
+    at = code + size * 4;
+    size_t *ks = NULL;
+    unsigned char *target = (unsigned char *)calloc(size + 2, 1);
+    int ok = target != NULL && clua_readsize(&d, &at, &nk) && nk < (1u << 20);
+    if (ok) ks = (size_t *)calloc(nk + 1, sizeof(size_t));
+    ok = ok && ks != NULL;
+    /* Constants: a type byte, then the value (`dumpConstants`). */
+    for (size_t k = 0; ok && k < nk; k++) {
+      if (at >= d.count) { ok = 0; break; }
+      unsigned char t = d.bytes[at++];
+      size_t len = 0;
+      if (t == 0 || t == 1 || t == 17) continue;                 /* nil, false, true */
+      if (t == 3 || t == 19) { at += 8; continue; }              /* integer, float */
+      if (t != 4 && t != 20) { ok = 0; break; }                  /* short, long string */
+      ks[k] = at;
+      ok = clua_readsize(&d, &at, &len) && len > 0 && (at += len - 1) <= d.count;
+    }
+    /* Where control can arrive other than from the instruction before. */
+    for (size_t i = 0; ok && i < size; i++) {
+      uint32_t ins;
+      memcpy(&ins, d.bytes + code + i * 4, 4);
+      unsigned op = ins & 0x7f;
+      if (op == 56) {
+        long t = (long)i + 1 + ((long)(ins >> 7) - 16777215);
+        if (t >= 0 && t <= (long)size) target[t] = 1;
+      } else if (op == 6 || (op >= 57 && op <= 67)) { /* OP_LFALSESKIP, tests: skip one */
+        target[i + 2] = 1;
+      }
+    }
+    for (size_t c = 0; ok && c < size; c++) {
+      uint32_t call;
+      memcpy(&call, d.bytes + code + c * 4, 4);
+      if ((call & 0x7f) != 68 && (call & 0x7f) != 69) continue; /* OP_CALL, OP_TAILCALL */
+      unsigned a = (call >> 7) & 0xff;
+      int found = 0;
+      for (size_t j = c; j-- > 1;) {
+        if (target[j + 1]) break; /* control may arrive between j and the call */
+        uint32_t ins;
+        memcpy(&ins, d.bytes + code + j * 4, 4);
+        unsigned op = ins & 0x7f, ja = (ins >> 7) & 0xff;
+        if (op == 14 && ja == a) { /* OP_GETFIELD R[a] := R[b][K[c]] */
+          uint32_t prev;
+          memcpy(&prev, d.bytes + code + (j - 1) * 4, 4);
+          unsigned b = (ins >> 16) & 0xff, up = (prev >> 16) & 0xff;
+          /* OP_GETTABUP R[b] := UpValue[up][K["ta"]], the upvalue being the environment */
+          if (!target[j] && (prev & 0x7f) == 11 && ((prev >> 7) & 0xff) == b
+              && clua_kista(&d, ks, nk, (prev >> 24) & 0xff)
+              && lua_getupvalue(L, idx, (int)up + 1) != NULL) {
+            found = lua_rawequal(L, -1, envIdx);
+            lua_pop(L, 1);
+          }
+          break;
+        }
+        /* A jump, a test, or an instruction that may write R[a] or below (the binary
+           metamethod fallbacks 46-48 write none). */
+        if (op == 56 || (op >= 57 && op <= 67) || (ja <= a && !(op >= 46 && op <= 48))) break;
+      }
+      ok = found;
+    }
+    if (!ok) needs = 1;
+    free(ks);
+    free(target);
   }
   free(d.bytes);
   return needs;
+}
+
+/// Whether the Lua function at `idx` can run past `budget` instructions with no strategy
+/// environment known (`clua_filterclass` answering 0 or 1).
+static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
+  return clua_filterclass(L, idx, budget, 0);
 }
 
 /// The userdata at `idx` (NULL if it is none) and the address of its metatable (in `meta`;
@@ -311,26 +414,6 @@ static inline int clua_serieslength(lua_State *L) {
   return 1;
 }
 
-/// One filter call, the engine's hot path, in one C call: pushes the filter and its argument
-/// from the registry, arms the instruction budget and the memory cap, calls with the message
-/// handler at stack index `msgh`, then disarms both. Leaves 2 results (or the error) on the
-/// stack and returns the `lua_pcall` status. (Done from Swift it was seven calls across the
-/// boundary and a memory-cap toggle through a class: measurable per evaluation.)
-static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int budget, int msgh,
-                                  int bounded) {
-  lua_rawgeti(L, LUA_REGISTRYINDEX, filterRef);
-  lua_rawgeti(L, LUA_REGISTRYINDEX, argRef);
-  clua_MemoryBudget *b = clua_budgetof(L);
-  /* A filter `clua_needsbudget` found bounded needs no hook, unless strategy code has set a
-     metatable (a metamethod could then run unbounded Lua code from it). */
-  int hook = budget > 0 && !(bounded && b && !b->metatables);
-  if (hook) clua_setbudget(L, budget);
-  if (b) b->enforce = 1;
-  int status = lua_pcall(L, 1, 2, msgh);
-  if (b) b->enforce = 0;
-  if (hook) clua_setbudget(L, 0);
-  return status;
-}
 
 /// The worker's `s` fills itself on first use (see the Swift `StrategyRuntime`): the host
 /// writes the symbol's ticker fields here when it moves to another symbol and points the
@@ -377,6 +460,98 @@ typedef struct {
 /// The value tag a Lua value of the string at `p` (from `lua_topointer`) carries.
 static inline unsigned char clua_stringtag(const void *p) {
   return (unsigned char)(((const unsigned char *)p)[8] | CLUA_COLLECTABLE);
+}
+
+/// Whether a strategy's environment still holds the host's `ta` under "ta" (filters of
+/// `clua_filterclass` 2 run without the count hook only while it does), read straight from
+/// the environment's node for "ta" (Lua 5.4's layout, above): an API lookup per filter call
+/// cost about what the hook does. The node is found again when the node array moved or was
+/// resized; any mismatch answers 0 (the call is then hooked), never a wrong 1: a node of
+/// this table whose key is "ta" and whose value is the host's `ta` means exactly that.
+typedef struct {
+  const unsigned char *env;  /* the environment table; NULL: guard off (always 0) */
+  const unsigned char *node; /* its node array, and size, when `slot` was looked for */
+  unsigned lsize;
+  const unsigned char *slot; /* the node with key "ta", NULL if none */
+  const void *key;           /* the string "ta" and its key tag */
+  unsigned char keytag;
+  const void *value;         /* the host's `ta` table and its value tag */
+  unsigned char valuetag;
+} clua_EnvGuard;
+
+static inline void clua_envguard_find(clua_EnvGuard *g) {
+  const unsigned char *t = g->env;
+  g->lsize = t[CLUA_T_LSIZENODE];
+  g->node = *(const unsigned char *const *)(t + CLUA_T_NODE);
+  g->slot = NULL;
+  size_t n = g->lsize < 24 ? (size_t)1 << g->lsize : 0;
+  for (size_t j = 0; j < n; j++) {
+    const unsigned char *p = g->node + j * CLUA_NODE_SIZE;
+    if (p[9] == g->keytag && *(const void *const *)(p + 16) == g->key) {
+      g->slot = p;
+      return;
+    }
+  }
+}
+
+static inline int clua_envguard_holds(clua_EnvGuard *g) {
+  if (g->env == NULL) return 0;
+  const unsigned char *t = g->env;
+  if (*(const unsigned char *const *)(t + CLUA_T_NODE) != g->node || t[CLUA_T_LSIZENODE] != g->lsize)
+    clua_envguard_find(g);
+  const unsigned char *p = g->slot;
+  return p != NULL && p[9] == g->keytag && *(const void *const *)(p + 16) == g->key
+         && p[8] == g->valuetag && *(const void *const *)p == g->value;
+}
+
+/// Arms `g` for the environment table at `envIdx`, whose "ta" must be the table `ta` (the
+/// host's, from `lua_topointer`); checks this Lua build's layout against the API first: the
+/// node found must hold what `lua_rawget` reads. Returns 1 when armed and holding; else the
+/// guard stays off (calls keep the hook).
+static inline int clua_envguard_setup(lua_State *L, clua_EnvGuard *g, int envIdx, const void *ta) {
+  memset(g, 0, sizeof *g);
+  if (lua_version(L) != 504 || lua_type(L, envIdx) != LUA_TTABLE || ta == NULL) return 0;
+  envIdx = lua_absindex(L, envIdx);
+  lua_pushstring(L, "ta");
+  g->key = lua_topointer(L, -1);
+  g->keytag = clua_stringtag(g->key);
+  lua_rawget(L, envIdx);
+  int holds = lua_type(L, -1) == LUA_TTABLE && lua_topointer(L, -1) == ta;
+  lua_pop(L, 1);
+  if (!holds) return 0;
+  g->env = (const unsigned char *)lua_topointer(L, envIdx);
+  g->value = ta;
+  clua_envguard_find(g);
+  const unsigned char *p = g->slot;
+  if (p == NULL || *(const void *const *)p != ta || (p[8] & 0x0f) != LUA_TTABLE) {
+    g->env = NULL;
+    return 0;
+  }
+  g->valuetag = p[8];
+  return clua_envguard_holds(g);
+}
+
+/// One filter call, the engine's hot path, in one C call: pushes the filter and its argument
+/// from the registry, arms the instruction budget and the memory cap, calls with the message
+/// handler at stack index `msgh`, then disarms both. Leaves 2 results (or the error) on the
+/// stack and returns the `lua_pcall` status. (Done from Swift it was seven calls across the
+/// boundary and a memory-cap toggle through a class: measurable per evaluation.)
+static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int budget, int msgh,
+                                  int callClass, clua_EnvGuard *guard) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, filterRef);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, argRef);
+  clua_MemoryBudget *b = clua_budgetof(L);
+  /* A filter of `clua_filterclass` 0 needs no hook, nor one of class 2 while its
+     environment holds the host's `ta`, unless strategy code has set a metatable (a metamethod
+     could then run unbounded Lua code from it). */
+  int bounded = callClass == 0 || (callClass == 2 && guard != NULL && clua_envguard_holds(guard));
+  int hook = budget > 0 && !(bounded && b && !b->metatables);
+  if (hook) clua_setbudget(L, budget);
+  if (b) b->enforce = 1;
+  int status = lua_pcall(L, 1, 2, msgh);
+  if (b) b->enforce = 0;
+  if (hook) clua_setbudget(L, 0);
+  return status;
 }
 
 /// Finds each field's node in the data table's node array (NULL where its key is absent).

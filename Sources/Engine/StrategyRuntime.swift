@@ -25,12 +25,24 @@ import Tracking
 /// pre-created tables and create small views; they raise only on out-of-memory, which the
 /// engine does not cap for host work.
 final class StrategyRuntime {
+  /// The check a filter of call class 2 runs before each call (`clua_EnvGuard`): its
+  /// environment's "ta" is still the host's. Owned by the compiled strategy; read and updated
+  /// only by calls on the worker's thread.
+  final class EnvGuard {
+    let pointer = UnsafeMutablePointer<clua_EnvGuard>.allocate(capacity: 1)
+    init() { pointer.initialize(to: clua_EnvGuard()) }
+    deinit { pointer.deallocate() }
+  }
+
   struct Compiled {
     var info: StrategyInfo
     var filterRef: Int32
-    /// The filter provably stays within the instruction budget (no loop, no call: see
-    /// `clua_needsbudget`), so its calls need not run the budget's count hook.
-    var bounded: Bool
+    /// What a call may run (`clua_filterclass`): 0, provably within the instruction budget
+    /// (no loop, no call), so no count hook; 1, the hook; 2, within it while `envGuard` holds
+    /// (calls only `ta.NAME` and the strategy's `ta` is still the host's).
+    var callClass: Int32
+    /// The check of class 2 (nil for the others).
+    var envGuard: EnvGuard?
     /// Interval index in the store for each timeframe, once the interval is known.
     var intervalIndices: [Int?]
   }
@@ -53,6 +65,8 @@ final class StrategyRuntime {
   private var triggerRef: Int32 = LUA_NOREF
   private var proxyRef: Int32 = LUA_NOREF
   private let fillState: UnsafeMutablePointer<clua_FillState>
+  /// The host's `ta` table (the read-only proxy strategies see), for `clua_EnvGuard`.
+  var taPointer: UnsafeRawPointer?
   /// The symbol, and its store version, whose fields the data table holds.
   private var filledSymbol: Int32 = -1
   private var filledVersion: UInt64 = .max
@@ -121,7 +135,7 @@ final class StrategyRuntime {
     let top = lua.top
     defer { lua.top = top }
     do {
-      try state.runChunk(source.source, path: source.path, id: source.id)
+      try state.runChunk(source.source, path: source.path, id: source.id, keepingEnvironment: true)
       lua.push(ref: validatorRef)
       clua_insert(L, -2)
       try lua.protectedCall(arguments: 1, results: LUA_MULTRET)
@@ -130,24 +144,35 @@ final class StrategyRuntime {
       throw EngineError(
         message.hasPrefix(source.path) ? message : "\(source.path): \(message)")
     }
-    // Stack: filter, min_candles (or nil), description (or nil), timeframes...
-    let results = lua.top - top
+    // Stack: environment, filter, min_candles (or nil), description (or nil), timeframes...
+    let env = top + 1
+    let base = top + 1
+    let results = lua.top - base
     var timeframes: [String] = []
     if results > 3 {
-      for i in 4...results { timeframes.append(lua.string(at: top + i) ?? "") }
+      for i in 4...results { timeframes.append(lua.string(at: base + i) ?? "") }
     }
     var isNumber: Int32 = 0
-    let minCandlesValue = clua_tointeger(L, top + 2, &isNumber)
+    let minCandlesValue = clua_tointeger(L, base + 2, &isNumber)
     let minCandles = isNumber != 0 ? Int(minCandlesValue) : (timeframes.isEmpty ? 0 : 1)
-    let description = lua_type(L, top + 3) == LUA_TSTRING ? lua.string(at: top + 3) : nil
-    let bounded = clua_needsbudget(L, top + 1, lua_Integer(budget)) == 0
-    lua_pushvalue(L, top + 1)
+    let description = lua_type(L, base + 3) == LUA_TSTRING ? lua.string(at: base + 3) : nil
+    var callClass = clua_filterclass(L, base + 1, lua_Integer(budget), env)
+    var envGuard: EnvGuard? = nil
+    if callClass == 2 {
+      let g = EnvGuard()
+      if clua_envguard_setup(L, g.pointer, env, taPointer) != 0 {
+        envGuard = g
+      } else {
+        callClass = 1
+      }
+    }
+    lua_pushvalue(L, base + 1)
     let filterRef = lua.ref()
     let info = StrategyInfo(
       id: source.id, path: source.path, description: description, timeframes: timeframes,
       minCandles: minCandles)
     return Compiled(
-      info: info, filterRef: filterRef, bounded: bounded,
+      info: info, filterRef: filterRef, callClass: callClass, envGuard: envGuard,
       intervalIndices: timeframes.map { store.knownIntervalIndex($0) })
   }
 
@@ -200,7 +225,8 @@ final class StrategyRuntime {
   /// touches only local arrays.
   struct Plan {
     var filterRefs: [Int32]
-    var bounded: [Bool]
+    var callClasses: [Int32]
+    var guards: [UnsafeMutablePointer<clua_EnvGuard>?]
     var minCandles: [Int]
     /// Store interval index of each declared timeframe (-1: not seen yet, so no candles).
     var intervals: [[Int]]
@@ -208,7 +234,8 @@ final class StrategyRuntime {
 
   func makePlan() -> Plan {
     Plan(
-      filterRefs: strategies.map(\.filterRef), bounded: strategies.map(\.bounded),
+      filterRefs: strategies.map(\.filterRef), callClasses: strategies.map(\.callClass),
+      guards: strategies.map { $0.envGuard?.pointer },
       minCandles: strategies.map(\.info.minCandles),
       intervals: strategies.map { c in c.info.timeframes.map { store.knownIntervalIndex($0) ?? -1 }
       })
@@ -276,21 +303,22 @@ final class StrategyRuntime {
       return .notEvaluable
     }
     return call(
-      plan.filterRefs[k], bounded: plan.bounded[k], proxy: prepareView(symbol),
+      plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
+      proxy: prepareView(symbol),
       path: strategies[k].info.path)
   }
 
   /// One filter call: the message handler sits at stack index 1 for the state's whole life,
   /// the filter and the view are pushed from the registry, the memory cap and (unless the
-  /// filter is `bounded` and no strategy code has set a metatable) the instruction budget
-  /// are armed for the call only.
+  /// filter's call class says it stays within it and no strategy code has set a metatable) the
+  /// instruction budget are armed for the call only.
   @inline(__always)
   func call(
-    _ filterRef: Int32, bounded: Bool, proxy: Int32, wantsInfo: Bool = true,
-    path: @autoclosure () -> String
+    _ filterRef: Int32, callClass: Int32, envGuard: UnsafeMutablePointer<clua_EnvGuard>?,
+    proxy: Int32, wantsInfo: Bool = true, path: @autoclosure () -> String
   ) -> Outcome {
     let L = self.L
-    let status = clua_callfilter(L, filterRef, proxy, budget, 1, bounded ? 1 : 0)
+    let status = clua_callfilter(L, filterRef, proxy, budget, 1, callClass, envGuard)
     defer { lua_settop(L, 1) }
     guard status == LUA_OK else {
       if status == LUA_ERRMEM {

@@ -281,7 +281,8 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
           if hasTicker, runtime.isEvaluable(k, symbol: symbol, plan: plan) {
             calls[k] += 1
             switch runtime.call(
-              plan.filterRefs[k], bounded: plan.bounded[k], proxy: proxy, wantsInfo: !was,
+              plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
+              proxy: proxy, wantsInfo: !was,
               path: runtime.strategies[k].info.path)
             {
             case .match(let i):

@@ -36,13 +36,21 @@ public final class SandboxedState {
   }
 
   /// Compiles `source` (text only), runs it once in a fresh environment of its own and leaves
-  /// its first return value on the stack. Errors carry `path:line:`.
-  public func runChunk(_ source: String, path: String, id: String) throws(LuaError) {
+  /// its first return value on the stack (with `keepingEnvironment`, the environment below
+  /// it). Errors carry `path:line:`.
+  public func runChunk(
+    _ source: String, path: String, id: String, keepingEnvironment: Bool = false
+  ) throws(LuaError) {
     let L = lua.L
     try lua.load(source, path: path)
     lua.push(ref: newEnvRef)
     lua_pushstring(L, id)
     try lua.protectedCall(arguments: 1, results: 1)
+    if keepingEnvironment {
+      // chunk, env -> env, chunk, env
+      lua_pushvalue(L, -1)
+      clua_insert(L, -3)
+    }
     // The chunk's first upvalue is its _ENV.
     if lua_setupvalue(L, -2, 1) == nil { clua_pop(L, 1) }
     clua_setbudget(L, instructionBudget)

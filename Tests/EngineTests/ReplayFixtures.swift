@@ -115,7 +115,7 @@ enum ReplayFixtures {
   /// Runs `engine replay` in-process.
   static func replay(
     _ path: String, strategies: String, workers: Int = 2, mode: TrackingMode = .changed,
-    batchThreshold: Double = 0.5, strict: Bool = false,
+    batchThreshold: Double = 0.5, strict: Bool = false, plugins: String? = nil,
     configure: (inout Settings) -> Void = { _ in }
   ) throws -> Run {
     var settings = Settings()
@@ -131,7 +131,8 @@ enum ReplayFixtures {
     engine.log = { log.append($0) }
     try engine.start(
       code: CodeSet.load(
-        strategies: strategies, plugins: repositoryRoot.appendingPathComponent("Plugins").path))
+        strategies: strategies,
+        plugins: plugins ?? repositoryRoot.appendingPathComponent("Plugins").path))
     let summary = try engine.run(feed: ReplayFeed(path: path, speed: nil, strict: strict))
     return Run(output: sink.text, summary: summary, log: log)
   }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Tracking
 
 @testable import Engine
 
@@ -107,5 +108,49 @@ struct SandboxAbuseTests {
       #expect(run.log.contains { $0.contains("zz_\(name)") })
     }
     #expect(!FileManager.default.fileExists(atPath: "/tmp/pwned"))
+  }
+
+  /// A filter that calls only `ta` runs without the count hook while its environment's `ta`
+  /// is the host's (`clua_filterclass` 2). Here another strategy's call replaces it, through
+  /// a function the first strategy handed to a shared plugin: the check before each call must
+  /// see it, so the replaced `ta` (a long loop) is stopped by the budget.
+  @Test(
+    "a ta-only filter whose ta was replaced behind its back is still stopped by the budget",
+    .timeLimit(.minutes(2)))
+  func taReplacedThroughAPlugin() throws {
+    let hub = """
+      local M, fns = {}, {}
+      function M.register(f) fns[#fns + 1] = f end
+      function M.run() for _, f in ipairs(fns) do f() end end
+      return M
+      """
+    let plugins = ReplayFixtures.temporaryDirectory("hub-plugins")
+    _ = FileManager.default.createFile(
+      atPath: plugins.appendingPathComponent("hub.lua").path, contents: Data(hub.utf8))
+    let a = """
+      local hub = require("hub")
+      -- 3 million instructions: past the budget (1 million), yet short enough that, run
+      -- without the hook, the test fails on its expectations instead of hanging.
+      hub.register(function() ta = { rsi = function() for i = 1, 3e6 do end end } end)
+      return {
+        timeframes = { "1m" },
+        filter = function(s) return ta.rsi(s.klines["1m"].close, 3) ~= nil end,
+      }
+      """
+    let b = """
+      local hub = require("hub")
+      local calls = 0
+      return { filter = function(s) calls = calls + 1 if calls == 5 then hub.run() end return false end }
+      """
+    let runtime = try StrategyRuntime(
+      store: MarketStore(maxSymbols: 8, maxCandles: 10), limits: SandboxLimits())
+    try runtime.setPlugins([StrategySource(id: "hub", path: "hub.lua", source: hub)])
+    let compiled = try runtime.compile(StrategySource(id: "zz_a", path: "zz_a.lua", source: a))
+    #expect(compiled.callClass == 2 && compiled.envGuard != nil)
+    let dir = ReplayFixtures.strategies(["zz_a": a, "zz_b": b], includeExamples: false)
+    let run = try ReplayFixtures.replay(Self.feed, strategies: dir, plugins: plugins.path)
+    #expect(run.summary.filterCalls > 0)
+    #expect(run.log.contains { $0.contains("zz_a") && $0.contains("instruction budget") })
+    #expect(!run.log.contains { $0.contains("zz_b") })
   }
 }

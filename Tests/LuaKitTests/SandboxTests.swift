@@ -197,3 +197,140 @@ struct SandboxTests {
     #expect(clua_budgetof(L)?.pointee.metatables == 1)
   }
 }
+
+/// `clua_filterclass` 2: filters that call only the host's `ta`, and the check of their
+/// environment before each call (`clua_EnvGuard`).
+@Suite("Filters calling only ta")
+struct TACallClassTests {
+  /// A state with a read-only `ta` global of C functions (as the engine installs it); returns
+  /// the state and the address of its `ta`.
+  static func stateWithTA() throws -> (SandboxedState, UnsafeRawPointer?) {
+    let s = try SandboxedState()
+    let L = s.lua.L
+    lua_createtable(L, 0, 4)
+    for name in ["rsi", "ema", "crossover", "bbands"] {
+      lua_pushcclosure(
+        L,
+        { L in
+          lua_pushnumber(L, 1); return 1
+        }, 0)
+      lua_setfield(L, -2, name)
+    }
+    try s.makeReadonly(name: "ta")
+    let ta = lua_topointer(L, -1)
+    try s.addGlobal("ta")
+    return (s, ta)
+  }
+
+  /// The class of the function `source` returns, with its environment known.
+  static func callClass(_ source: String, budget: Int = 1_000_000) throws -> Int32 {
+    let (s, _) = try stateWithTA()
+    let top = s.lua.top
+    defer { s.lua.top = top }
+    try s.runChunk(source, path: "f.lua", id: "f", keepingEnvironment: true)
+    return clua_filterclass(s.lua.L, -1, lua_Integer(budget), -2)
+  }
+
+  @Test(
+    "filters whose calls are all ta.NAME read right before the call: bounded while ta holds",
+    arguments: [
+      "return function(s) return ta.rsi(s.k.close, 14) < 30 end",
+      "return function(s) local r = ta.rsi(s.k.close, 14) return r ~= nil and r < 30 end",
+      """
+      return function(s)
+        if s.quote_volume < 1e6 then return false end
+        local close = s.klines["1m"].close
+        local _, _, lower = ta.bbands(close, 20, 2)
+        local rsi = ta.rsi(close, 14)
+        if lower and rsi and close[#close] < lower and rsi < 35 then return true, rsi end
+        return false
+      end
+      """,
+      "return function(s) return ta.crossover(ta.ema(s.c, 5), ta.ema(s.c, 10)) end",
+      "local n = 14 return function(s) return ta.rsi(s.c, n + 1), ta.rsi(s.c, n * 2) end",
+      "return function(s) local t = ta return t.rsi(s.c, 14) end",
+      "return function(s, ...) return ta.rsi(...) end",
+    ])
+  func taOnly(source: String) throws {
+    #expect(try Self.callClass(source) == 2)
+  }
+
+  @Test(
+    "a call whose function may come from anywhere else, or a filter that writes: hooked",
+    arguments: [
+      "return function(s) local f = ta.rsi if s.x then f = s.y end return f(s.c, 14) end",
+      "return function(s) return (s.x and ta.rsi or ta.ema)(s.c, 14) end",
+      "return function(s) return (s.x and s.y or ta.rsi)(s.c, 14) end",
+      "return function(s) local f = s.y if s.x then f = ta.rsi end return f(s.c, 14) end",
+      "return function(s) local f = ta.rsi local g = s.g f = g return f(s.c) end",
+      "return function(s) ta = s.t return ta.rsi(s.c, 14) end",
+      "return function(s) _G.ta = s.t return ta.rsi(s.c, 14) end",
+      "return function(s) local t = {} t.x = 1 return ta.rsi(s.c, 14) end",
+      "local ta = { rsi = print } return function(s) return ta.rsi(s.c, 14) end",
+      "local _ENV = { ta = { rsi = print } } return function(s) return ta.rsi(s.c, 14) end",
+      "return function(s) return math.abs(s.x) end",
+      "return function(s) return ta.rsi(s.c, 14) + s.f() end",
+      "return function(s) return s.ta.rsi(s.c, 14) end",
+      "return function(s) return ta.rsi(s.c, 14), function() end end",
+      "return function(s) for i = 1, 2 do ta.rsi(s.c, i) end end",
+      "return function(s) return ta:rsi(s.c) end",
+    ])
+  func hooked(source: String) throws {
+    #expect(try Self.callClass(source) == 1)
+  }
+
+  @Test("no calls: bounded outright; too long for the budget, or no environment known: hooked")
+  func otherClasses() throws {
+    #expect(try Self.callClass("return function(s) return s.x > 1 end") == 0)
+    let body = (0..<200).map { "x = ta.rsi(s.c, \($0))" }.joined(separator: " ")
+    let long = "return function(s) local x \(body) return x end"
+    #expect(try Self.callClass(long, budget: 1000) == 1)
+    #expect(try Self.callClass(long, budget: 1_000_000) == 2)
+    let (s, _) = try Self.stateWithTA()
+    try s.runChunk("return function(s) return ta.rsi(s.c, 14) end", path: "f.lua", id: "f")
+    #expect(clua_filterclass(s.lua.L, -1, 1_000_000, 0) == 1)
+  }
+
+  @Test("the environment check follows the strategy's ta: replaced, restored, the table grown")
+  func guardFollowsTA() throws {
+    let (s, ta) = try Self.stateWithTA()
+    let L = s.lua.L
+    try s.runChunk(
+      """
+      local real = ta
+      return {
+        filter = function(s) return ta.rsi(s, 14) end,
+        swap = function(x) ta = x end,
+        restore = function() ta = real end,
+        grow = function(n) for i = 1, n do _ENV["g" .. i] = i end end,
+        clear = function() ta = nil end,
+      }
+      """, path: "f.lua", id: "f", keepingEnvironment: true)
+    let env = lua_absindex(L, -2)
+    let strategy = lua_absindex(L, -1)
+    let check = UnsafeMutablePointer<clua_EnvGuard>.allocate(capacity: 1)
+    defer { check.deallocate() }
+    #expect(clua_envguard_setup(L, check, env, ta) == 1)
+    #expect(clua_envguard_holds(check) == 1)
+    func call(_ name: String, _ push: (() -> Void)? = nil) throws {
+      lua_getfield(L, strategy, name)
+      push?()
+      try s.lua.protectedCall(arguments: push == nil ? 0 : 1, results: 0)
+    }
+    try call("swap") { lua_createtable(L, 0, 0) }
+    #expect(clua_envguard_holds(check) == 0)
+    try call("restore")
+    #expect(clua_envguard_holds(check) == 1)
+    try call("grow") { lua_pushinteger(L, 200) }  // the node array is reallocated
+    #expect(clua_envguard_holds(check) == 1)
+    try call("swap") { lua_pushvalue(L, strategy) }
+    #expect(clua_envguard_holds(check) == 0)
+    try call("clear")
+    #expect(clua_envguard_holds(check) == 0)
+    try call("restore")
+    #expect(clua_envguard_holds(check) == 1)
+    // Set up against anything but the host's ta: off.
+    #expect(clua_envguard_setup(L, check, env, UnsafeRawPointer(check)) == 0)
+    #expect(clua_envguard_holds(check) == 0)
+  }
+}
