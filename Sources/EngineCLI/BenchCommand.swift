@@ -117,7 +117,7 @@ struct BenchCommand: ParsableCommand {
     }
     if let t = r.target_ratios {
       out +=
-        "  engine over Lua-with-arguments: ticker x\(f(t["ticker_vs_lua_args"] ?? 0, 2)) (target <= 2.0), rsi x\(f(t["rsi_vs_lua_args"] ?? 0, 2)) (target <= 1.92)\n"
+        "  engine over Lua-with-arguments: ticker x\(f(t["ticker_vs_lua_args"] ?? 0, 2)) of its row (target <= 2.0); rsi x\(f(t["rsi_vs_lua_args_ticker"] ?? 0, 2)) of the ticker row (target <= 2.69: 250 / 93), x\(f(t["rsi_vs_lua_args"] ?? 0, 2)) of the RSI row (250 / 130 = 1.92)\n"
     }
     if let tracking = r.tracking {
       out += "\ntracking A/B (CPU per cycle, 1 worker):\n"

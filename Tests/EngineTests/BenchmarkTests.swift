@@ -41,6 +41,7 @@ struct BenchmarkTests {
     #expect(r.baseline?.values.allSatisfy { $0 > 0 && $0.isFinite } == true)
     #expect(r.target_ratios?["ticker_vs_lua_args"].map { $0 > 0 } == true)
     #expect(r.target_ratios?["rsi_vs_lua_args"].map { $0 > 0 } == true)
+    #expect(r.target_ratios?["rsi_vs_lua_args_ticker"].map { $0 > 0 } == true)
     #expect(r.tracking?["churn_10"] != nil && r.tracking?["churn_100"] != nil)
     #expect(r.scaling?["workers"] == 2)
     #expect(r.batch?["batched_ms"] != nil && r.batch?["single_pass_ms"] != nil)
