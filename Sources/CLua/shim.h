@@ -178,19 +178,33 @@ static inline int clua_readsize(const clua_DumpBuffer *d, size_t *at, size_t *va
   return 0;
 }
 
-/// Whether constant `k` of the dumped function is the short string "ta" (`ks` holds each
-/// constant's offset in the dump, or 0 for a constant that is not a string).
-static inline int clua_kista(const clua_DumpBuffer *d, const size_t *ks, size_t nk, unsigned k) {
-  if (k >= nk || ks[k] == 0) return 0;
-  size_t at = ks[k], len = 0;
-  return d->bytes[at - 1] == 4 /* LUA_VSHRSTR */ && clua_readsize(d, &at, &len) && len == 3
-         && at + 2 <= d->count && memcmp(d->bytes + at, "ta", 2) == 0;
+/// The host libraries whose functions filters may call without the count hook (class 2 of
+/// `clua_filterclass`): C functions that run no Lua code (they read tables raw; metamethods
+/// of strategy tables only, which turn the hook back on). Bit i of a filter's mask: it calls
+/// functions of library i.
+#define CLUA_HOSTLIBS 2
+static const char *const clua_hostlibs[CLUA_HOSTLIBS] = {"ta", "math"};
+static inline const char *clua_hostlib(int i) {
+  return i >= 0 && i < CLUA_HOSTLIBS ? clua_hostlibs[i] : NULL;
+}
+
+/// Which host library constant `k` of the dumped function names (its index + 1), or 0 (`ks`
+/// holds each constant's offset in the dump, or 0 for a constant that is not a string).
+static inline int clua_khostlib(const clua_DumpBuffer *d, const size_t *ks, size_t nk, unsigned k) {
+  if (k >= nk || ks[k] == 0 || d->bytes[ks[k] - 1] != 4 /* LUA_VSHRSTR */) return 0;
+  size_t at = ks[k], size = 0;
+  if (!clua_readsize(d, &at, &size) || size == 0 || at + size - 1 > d->count) return 0;
+  for (int i = 0; i < CLUA_HOSTLIBS; i++)
+    if (strlen(clua_hostlibs[i]) == size - 1 && memcmp(d->bytes + at, clua_hostlibs[i], size - 1) == 0)
+      return i + 1;
+  return 0;
 }
 
 /// What a call of the Lua function at `idx` may run, for the instruction budget's count hook:
 /// 0, provably within `budget` (no hook); 1, maybe not (hook); 2, within it as long as the
-/// strategy's environment (the table at `envIdx`, 0: none) still holds the host's `ta` under
-/// "ta" (checked before each call by `clua_envguard_holds`).
+/// strategy's environment (the table at `envIdx`, 0: none) still holds the host's libraries
+/// named in `*libs` (bit i: `clua_hostlibs[i]`; checked before each call by
+/// `clua_envguard_holds`).
 ///
 /// Lua 5.4 traces every instruction while a count hook is set (~1 ns each, plus ~14 ns to arm
 /// and disarm it per call: measured with `engine bench`, most of what a small filter costs
@@ -204,22 +218,26 @@ static inline int clua_kista(const clua_DumpBuffer *d, const size_t *ks, size_t 
 /// of `s` (under 64, once per call). So `size * 8 + 64 < budget` bounds everything a hooked
 /// call could count (the test `marginCoversHostMetamethods` fails with `size < budget`).
 ///
-/// Calls (class 2): a filter like `ta.rsi(s.klines["1m"].close, 14) < 30` calls only host C
-/// functions, which run no Lua code (they read tables raw), if every function it calls is
-/// `ta.NAME` read from its environment right before the call, and `ta` there is the host's
-/// read-only `ta`. So each call instruction must take its function from a register written
-/// by `GETFIELD` from the register `GETTABUP` (the instruction just before) wrote with
-/// environment["ta"] (the upvalue must be the strategy's environment itself), with nothing in
-/// between that can write that register or below, no jump out of or into that stretch, and
-/// the filter must write no table and no upvalue (no `ta = f`, `_G.ta = f`, `_ENV = t`).
-/// Other code of the strategy could still change its `ta` (a function it handed to a plugin,
-/// run by another strategy's call): hence the check of the environment before each call.
+/// Calls (class 2): a filter like `ta.rsi(s.klines["1m"].close, 14) < 30` or
+/// `math.abs(s.change_pct) > 5` calls only host C functions, which run no Lua code, if every
+/// function it calls is `LIB.NAME` (`LIB` one of `clua_hostlibs`) read from its environment
+/// right before the call, and `LIB` there is the host's read-only library. So each call
+/// instruction must take its function from a register written by `GETFIELD` from the
+/// register `GETTABUP` (the instruction just before) wrote with environment["LIB"] (the
+/// upvalue must be the strategy's environment itself), with nothing in between that can
+/// write that register or below (the compiler evaluates arguments above it), no jump into
+/// that stretch, and the filter must write no table and no upvalue and make no closure (no
+/// `ta = f`, `_G.ta = f`, `_ENV = t`). Other code of the strategy could still change its
+/// `ta` (a function it handed to a plugin, run by another strategy's call): hence the check
+/// of the environment before each call.
 ///
 /// Anything else, including a dump this code does not recognise, answers 1. Reads the
 /// function's bytecode from `lua_dump` (format of `ldump.c`, stable across Lua 5.4 releases):
 /// the header, then the main function's code and constants; opcode numbers as in 5.4's
 /// `lopcodes.h`.
-static inline int clua_filterclass(lua_State *L, int idx, lua_Integer budget, int envIdx) {
+static inline int clua_filterclass(lua_State *L, int idx, lua_Integer budget, int envIdx,
+                                   int *libs) {
+  *libs = 0;
   if (!lua_isfunction(L, idx) || lua_iscfunction(L, idx)) return 1;
   idx = lua_absindex(L, idx);
   if (envIdx) envIdx = lua_absindex(L, envIdx);
@@ -299,12 +317,14 @@ static inline int clua_filterclass(lua_State *L, int idx, lua_Integer budget, in
           uint32_t prev;
           memcpy(&prev, d.bytes + code + (j - 1) * 4, 4);
           unsigned b = (ins >> 16) & 0xff, up = (prev >> 16) & 0xff;
-          /* OP_GETTABUP R[b] := UpValue[up][K["ta"]], the upvalue being the environment */
+          /* OP_GETTABUP R[b] := UpValue[up][K["LIB"]], the upvalue being the environment */
+          int lib = 0;
           if (!target[j] && (prev & 0x7f) == 11 && ((prev >> 7) & 0xff) == b
-              && clua_kista(&d, ks, nk, (prev >> 24) & 0xff)
+              && (lib = clua_khostlib(&d, ks, nk, (prev >> 24) & 0xff)) != 0
               && lua_getupvalue(L, idx, (int)up + 1) != NULL) {
             found = lua_rawequal(L, -1, envIdx);
             lua_pop(L, 1);
+            if (found) *libs |= 1 << (lib - 1);
           }
           break;
         }
@@ -314,7 +334,10 @@ static inline int clua_filterclass(lua_State *L, int idx, lua_Integer budget, in
       }
       ok = found;
     }
-    if (!ok) needs = 1;
+    if (!ok) {
+      needs = 1;
+      *libs = 0;
+    }
     free(ks);
     free(target);
   }
@@ -325,7 +348,8 @@ static inline int clua_filterclass(lua_State *L, int idx, lua_Integer budget, in
 /// Whether the Lua function at `idx` can run past `budget` instructions with no strategy
 /// environment known (`clua_filterclass` answering 0 or 1).
 static inline int clua_needsbudget(lua_State *L, int idx, lua_Integer budget) {
-  return clua_filterclass(L, idx, budget, 0);
+  int libs = 0;
+  return clua_filterclass(L, idx, budget, 0, &libs);
 }
 
 /// The userdata at `idx` (NULL if it is none) and the address of its metatable (in `meta`;
@@ -462,34 +486,38 @@ static inline unsigned char clua_stringtag(const void *p) {
   return (unsigned char)(((const unsigned char *)p)[8] | CLUA_COLLECTABLE);
 }
 
-/// Whether a strategy's environment still holds the host's `ta` under "ta" (filters of
-/// `clua_filterclass` 2 run without the count hook only while it does), read straight from
-/// the environment's node for "ta" (Lua 5.4's layout, above): an API lookup per filter call
-/// cost about what the hook does. The node is found again when the node array moved or was
-/// resized; any mismatch answers 0 (the call is then hooked), never a wrong 1: a node of
-/// this table whose key is "ta" and whose value is the host's `ta` means exactly that.
+/// Whether a strategy's environment still holds the host's libraries its filter calls (filters
+/// of `clua_filterclass` 2 run without the count hook only while it does), read straight from
+/// the environment's nodes for their names (Lua 5.4's layout, above): an API lookup per
+/// filter call cost about what the hook does. The nodes are found again when the node array
+/// moved or was resized; any mismatch answers 0 (the call is then hooked), never a wrong 1: a
+/// node of this table whose key is "ta" and whose value is the host's `ta` means exactly
+/// that.
 typedef struct {
   const unsigned char *env;  /* the environment table; NULL: guard off (always 0) */
-  const unsigned char *node; /* its node array, and size, when `slot` was looked for */
+  const unsigned char *node; /* its node array, and size, when `slots` were looked for */
   unsigned lsize;
-  const unsigned char *slot; /* the node with key "ta", NULL if none */
-  const void *key;           /* the string "ta" and its key tag */
-  unsigned char keytag;
-  const void *value;         /* the host's `ta` table and its value tag */
-  unsigned char valuetag;
+  int count;                 /* entries checked */
+  const unsigned char *slots[CLUA_HOSTLIBS]; /* the node with each key, NULL if none */
+  const void *keys[CLUA_HOSTLIBS];           /* each library's name string and key tag */
+  unsigned char keytags[CLUA_HOSTLIBS];
+  const void *values[CLUA_HOSTLIBS];         /* each host library table and its value tag */
+  unsigned char valuetags[CLUA_HOSTLIBS];
 } clua_EnvGuard;
 
 static inline void clua_envguard_find(clua_EnvGuard *g) {
   const unsigned char *t = g->env;
   g->lsize = t[CLUA_T_LSIZENODE];
   g->node = *(const unsigned char *const *)(t + CLUA_T_NODE);
-  g->slot = NULL;
   size_t n = g->lsize < 24 ? (size_t)1 << g->lsize : 0;
-  for (size_t j = 0; j < n; j++) {
-    const unsigned char *p = g->node + j * CLUA_NODE_SIZE;
-    if (p[9] == g->keytag && *(const void *const *)(p + 16) == g->key) {
-      g->slot = p;
-      return;
+  for (int i = 0; i < g->count; i++) {
+    g->slots[i] = NULL;
+    for (size_t j = 0; j < n; j++) {
+      const unsigned char *p = g->node + j * CLUA_NODE_SIZE;
+      if (p[9] == g->keytags[i] && *(const void *const *)(p + 16) == g->keys[i]) {
+        g->slots[i] = p;
+        break;
+      }
     }
   }
 }
@@ -499,35 +527,47 @@ static inline int clua_envguard_holds(clua_EnvGuard *g) {
   const unsigned char *t = g->env;
   if (*(const unsigned char *const *)(t + CLUA_T_NODE) != g->node || t[CLUA_T_LSIZENODE] != g->lsize)
     clua_envguard_find(g);
-  const unsigned char *p = g->slot;
-  return p != NULL && p[9] == g->keytag && *(const void *const *)(p + 16) == g->key
-         && p[8] == g->valuetag && *(const void *const *)p == g->value;
+  for (int i = 0; i < g->count; i++) {
+    const unsigned char *p = g->slots[i];
+    if (p == NULL || p[9] != g->keytags[i] || *(const void *const *)(p + 16) != g->keys[i]
+        || p[8] != g->valuetags[i] || *(const void *const *)p != g->values[i])
+      return 0;
+  }
+  return 1;
 }
 
-/// Arms `g` for the environment table at `envIdx`, whose "ta" must be the table `ta` (the
-/// host's, from `lua_topointer`); checks this Lua build's layout against the API first: the
-/// node found must hold what `lua_rawget` reads. Returns 1 when armed and holding; else the
-/// guard stays off (calls keep the hook).
-static inline int clua_envguard_setup(lua_State *L, clua_EnvGuard *g, int envIdx, const void *ta) {
+/// Arms `g` for the environment table at `envIdx` and the libraries in `libs` (bit i:
+/// `clua_hostlibs[i]`), whose host tables are `hosts[i]` (from `lua_topointer`); checks this
+/// Lua build's layout against the API first: each node found must hold what `lua_rawget`
+/// reads. Returns 1 when armed and holding; else the guard stays off (calls keep the hook).
+static inline int clua_envguard_setup(lua_State *L, clua_EnvGuard *g, int envIdx, int libs,
+                                      const void *const hosts[CLUA_HOSTLIBS]) {
   memset(g, 0, sizeof *g);
-  if (lua_version(L) != 504 || lua_type(L, envIdx) != LUA_TTABLE || ta == NULL) return 0;
+  if (lua_version(L) != 504 || lua_type(L, envIdx) != LUA_TTABLE || libs == 0) return 0;
   envIdx = lua_absindex(L, envIdx);
-  lua_pushstring(L, "ta");
-  g->key = lua_topointer(L, -1);
-  g->keytag = clua_stringtag(g->key);
-  lua_rawget(L, envIdx);
-  int holds = lua_type(L, -1) == LUA_TTABLE && lua_topointer(L, -1) == ta;
-  lua_pop(L, 1);
-  if (!holds) return 0;
-  g->env = (const unsigned char *)lua_topointer(L, envIdx);
-  g->value = ta;
-  clua_envguard_find(g);
-  const unsigned char *p = g->slot;
-  if (p == NULL || *(const void *const *)p != ta || (p[8] & 0x0f) != LUA_TTABLE) {
-    g->env = NULL;
-    return 0;
+  for (int i = 0; i < CLUA_HOSTLIBS; i++) {
+    if (!(libs & (1 << i))) continue;
+    if (hosts[i] == NULL) return 0;
+    lua_pushstring(L, clua_hostlibs[i]);
+    g->keys[g->count] = lua_topointer(L, -1);
+    g->keytags[g->count] = clua_stringtag(g->keys[g->count]);
+    lua_rawget(L, envIdx);
+    int holds = lua_type(L, -1) == LUA_TTABLE && lua_topointer(L, -1) == hosts[i];
+    lua_pop(L, 1);
+    if (!holds) return 0;
+    g->values[g->count] = hosts[i];
+    g->count++;
   }
-  g->valuetag = p[8];
+  g->env = (const unsigned char *)lua_topointer(L, envIdx);
+  clua_envguard_find(g);
+  for (int i = 0; i < g->count; i++) {
+    const unsigned char *p = g->slots[i];
+    if (p == NULL || *(const void *const *)p != g->values[i] || (p[8] & 0x0f) != LUA_TTABLE) {
+      g->env = NULL;
+      return 0;
+    }
+    g->valuetags[i] = p[8];
+  }
   return clua_envguard_holds(g);
 }
 

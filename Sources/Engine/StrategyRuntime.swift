@@ -39,7 +39,7 @@ final class StrategyRuntime {
     var filterRef: Int32
     /// What a call may run (`clua_filterclass`): 0, provably within the instruction budget
     /// (no loop, no call), so no count hook; 1, the hook; 2, within it while `envGuard` holds
-    /// (calls only `ta.NAME` and the strategy's `ta` is still the host's).
+    /// (calls only `ta.NAME`/`math.NAME`, and the strategy's `ta`/`math` are the host's).
     var callClass: Int32
     /// The check of class 2 (nil for the others).
     var envGuard: EnvGuard?
@@ -65,8 +65,10 @@ final class StrategyRuntime {
   private var triggerRef: Int32 = LUA_NOREF
   private var proxyRef: Int32 = LUA_NOREF
   private let fillState: UnsafeMutablePointer<clua_FillState>
-  /// The host's `ta` table (the read-only proxy strategies see), for `clua_EnvGuard`.
-  var taPointer: UnsafeRawPointer?
+  /// The host's libraries filters may call without the count hook (`clua_hostlibs`: `ta`,
+  /// `math`), as strategies see them, for `clua_EnvGuard` (kept alive by the sandbox's
+  /// globals for the state's life).
+  private var hostLibraries: [UnsafeRawPointer?] = []
   /// The symbol, and its store version, whose fields the data table holds.
   private var filledSymbol: Int32 = -1
   private var filledVersion: UInt64 = .max
@@ -156,15 +158,15 @@ final class StrategyRuntime {
     let minCandlesValue = clua_tointeger(L, base + 2, &isNumber)
     let minCandles = isNumber != 0 ? Int(minCandlesValue) : (timeframes.isEmpty ? 0 : 1)
     let description = lua_type(L, base + 3) == LUA_TSTRING ? lua.string(at: base + 3) : nil
-    var callClass = clua_filterclass(L, base + 1, lua_Integer(budget), env)
+    var libraries: Int32 = 0
+    var callClass = clua_filterclass(L, base + 1, lua_Integer(budget), env, &libraries)
     var envGuard: EnvGuard? = nil
     if callClass == 2 {
       let g = EnvGuard()
-      if clua_envguard_setup(L, g.pointer, env, taPointer) != 0 {
-        envGuard = g
-      } else {
-        callClass = 1
+      let armed = hostLibraries.withUnsafeBufferPointer {
+        clua_envguard_setup(L, g.pointer, env, libraries, $0.baseAddress)
       }
+      if armed != 0 { envGuard = g } else { callClass = 1 }
     }
     lua_pushvalue(L, base + 1)
     let filterRef = lua.ref()
@@ -634,6 +636,9 @@ final class StrategyRuntime {
     makeKlines()
     try makeSymbolView()
     try installTA()
+    hostLibraries = (0..<CLUA_HOSTLIBS).map { i in
+      clua_hostlib(i).flatMap { state.hostLibrary(String(cString: $0)) }
+    }
     // The message handler lives at stack index 1 from now on (see `call`).
     lua.top = 0
     lua_pushcclosure(L, clua_messagehandler, 0)

@@ -74,8 +74,6 @@ extension StrategyRuntime {
       lua_setfield(L, -2, name)
     }
     try state.makeReadonly(name: "ta")
-    // Kept alive by the sandbox's globals for the state's life.
-    taPointer = lua_topointer(L, -1)
     try state.addGlobal("ta")
   }
 }

@@ -60,6 +60,21 @@ public final class SandboxedState {
     }
   }
 
+  /// The address (`lua_topointer`) of the table a fresh strategy environment holds under
+  /// `name` (a host library such as `ta` or `math`), nil if none: what `clua_EnvGuard` checks
+  /// a strategy's environment still holds.
+  public func hostLibrary(_ name: String) -> UnsafeRawPointer? {
+    let L = lua.L
+    let top = lua.top
+    defer { lua.top = top }
+    lua.push(ref: newEnvRef)
+    lua_pushstring(L, "host")
+    guard (try? lua.protectedCall(arguments: 1, results: 1)) != nil else { return nil }
+    lua_pushstring(L, name)
+    guard lua_rawget(L, -2) == LUA_TTABLE else { return nil }
+    return lua_topointer(L, -1)
+  }
+
   /// Makes the value on top of the stack a global visible (read-only) to every strategy
   /// loaded afterwards or before. Pops it.
   public func addGlobal(_ name: String) throws(LuaError) {

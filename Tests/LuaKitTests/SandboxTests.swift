@@ -198,9 +198,9 @@ struct SandboxTests {
   }
 }
 
-/// `clua_filterclass` 2: filters that call only the host's `ta`, and the check of their
-/// environment before each call (`clua_EnvGuard`).
-@Suite("Filters calling only ta")
+/// `clua_filterclass` 2: filters that call only the host's `ta` and `math`, and the check of
+/// their environment before each call (`clua_EnvGuard`).
+@Suite("Filters calling only ta and math")
 struct TACallClassTests {
   /// A state with a read-only `ta` global of C functions (as the engine installs it); returns
   /// the state and the address of its `ta`.
@@ -222,13 +222,20 @@ struct TACallClassTests {
     return (s, ta)
   }
 
-  /// The class of the function `source` returns, with its environment known.
-  static func callClass(_ source: String, budget: Int = 1_000_000) throws -> Int32 {
+  /// The class of the function `source` returns, with its environment known, and the host
+  /// libraries it calls (bit 0: `ta`, bit 1: `math`).
+  static func classify(_ source: String, budget: Int = 1_000_000) throws -> (Int32, Int32) {
     let (s, _) = try stateWithTA()
     let top = s.lua.top
     defer { s.lua.top = top }
     try s.runChunk(source, path: "f.lua", id: "f", keepingEnvironment: true)
-    return clua_filterclass(s.lua.L, -1, lua_Integer(budget), -2)
+    var libraries: Int32 = -1
+    let c = clua_filterclass(s.lua.L, -1, lua_Integer(budget), -2, &libraries)
+    return (c, libraries)
+  }
+
+  static func callClass(_ source: String, budget: Int = 1_000_000) throws -> Int32 {
+    try classify(source, budget: budget).0
   }
 
   @Test(
@@ -252,7 +259,18 @@ struct TACallClassTests {
       "return function(s, ...) return ta.rsi(...) end",
     ])
   func taOnly(source: String) throws {
-    #expect(try Self.callClass(source) == 2)
+    #expect(try Self.classify(source) == (2, 1))
+  }
+
+  @Test(
+    "math.NAME calls too, alone or with ta",
+    arguments: [
+      ("return function(s) return math.abs(s.change_pct) > 5 and s.quote_volume > 1e6 end", 2),
+      ("return function(s) return math.max(s.a, s.b) - math.min(s.a, s.b) end", 2),
+      ("return function(s) return math.max(ta.rsi(s.c, 14), 1) > 50 end", 3),
+    ] as [(String, Int32)])
+  func mathToo(source: String, libraries: Int32) throws {
+    #expect(try Self.classify(source) == (2, libraries))
   }
 
   @Test(
@@ -261,6 +279,7 @@ struct TACallClassTests {
       "return function(s) local f = ta.rsi if s.x then f = s.y end return f(s.c, 14) end",
       "return function(s) return (s.x and ta.rsi or ta.ema)(s.c, 14) end",
       "return function(s) return (s.x and s.y or ta.rsi)(s.c, 14) end",
+      "return function(s) return math.max(ta.rsi(s.c, 14) or s.f, 1) end",
       "return function(s) local f = s.y if s.x then f = ta.rsi end return f(s.c, 14) end",
       "return function(s) local f = ta.rsi local g = s.g f = g return f(s.c) end",
       "return function(s) ta = s.t return ta.rsi(s.c, 14) end",
@@ -268,12 +287,15 @@ struct TACallClassTests {
       "return function(s) local t = {} t.x = 1 return ta.rsi(s.c, 14) end",
       "local ta = { rsi = print } return function(s) return ta.rsi(s.c, 14) end",
       "local _ENV = { ta = { rsi = print } } return function(s) return ta.rsi(s.c, 14) end",
-      "return function(s) return math.abs(s.x) end",
       "return function(s) return ta.rsi(s.c, 14) + s.f() end",
       "return function(s) return s.ta.rsi(s.c, 14) end",
       "return function(s) return ta.rsi(s.c, 14), function() end end",
       "return function(s) for i = 1, 2 do ta.rsi(s.c, i) end end",
       "return function(s) return ta:rsi(s.c) end",
+      "return function(s) return string.format('%d', s.x) end",
+      "local math = { abs = print } return function(s) return math.abs(s.x) end",
+      "return function(s) return math.floor(s.x) + s.f() end",
+      "return function(s) local m = math m.abs = print return m.abs(1) end",
     ])
   func hooked(source: String) throws {
     #expect(try Self.callClass(source) == 1)
@@ -288,7 +310,8 @@ struct TACallClassTests {
     #expect(try Self.callClass(long, budget: 1_000_000) == 2)
     let (s, _) = try Self.stateWithTA()
     try s.runChunk("return function(s) return ta.rsi(s.c, 14) end", path: "f.lua", id: "f")
-    #expect(clua_filterclass(s.lua.L, -1, 1_000_000, 0) == 1)
+    var libraries: Int32 = 0
+    #expect(clua_filterclass(s.lua.L, -1, 1_000_000, 0, &libraries) == 1)
   }
 
   @Test("the environment check follows the strategy's ta: replaced, restored, the table grown")
@@ -297,20 +320,25 @@ struct TACallClassTests {
     let L = s.lua.L
     try s.runChunk(
       """
-      local real = ta
+      local real, realmath = ta, math
       return {
         filter = function(s) return ta.rsi(s, 14) end,
         swap = function(x) ta = x end,
         restore = function() ta = real end,
         grow = function(n) for i = 1, n do _ENV["g" .. i] = i end end,
         clear = function() ta = nil end,
+        swapmath = function(x) math = x end,
+        restoremath = function() math = realmath end,
       }
       """, path: "f.lua", id: "f", keepingEnvironment: true)
     let env = lua_absindex(L, -2)
     let strategy = lua_absindex(L, -1)
     let check = UnsafeMutablePointer<clua_EnvGuard>.allocate(capacity: 1)
     defer { check.deallocate() }
-    #expect(clua_envguard_setup(L, check, env, ta) == 1)
+    let math = s.hostLibrary("math")
+    #expect(math != nil && math != ta)
+    var hosts: [UnsafeRawPointer?] = [ta, math]
+    #expect(clua_envguard_setup(L, check, env, 1, &hosts) == 1)
     #expect(clua_envguard_holds(check) == 1)
     func call(_ name: String, _ push: (() -> Void)? = nil) throws {
       lua_getfield(L, strategy, name)
@@ -329,8 +357,17 @@ struct TACallClassTests {
     #expect(clua_envguard_holds(check) == 0)
     try call("restore")
     #expect(clua_envguard_holds(check) == 1)
-    // Set up against anything but the host's ta: off.
-    #expect(clua_envguard_setup(L, check, env, UnsafeRawPointer(check)) == 0)
+    // Both libraries: math replaced, then restored.
+    #expect(clua_envguard_setup(L, check, env, 3, &hosts) == 1)
+    try call("swapmath") { lua_createtable(L, 0, 0) }
+    #expect(clua_envguard_holds(check) == 0)
+    try call("swapmath") { lua_pushnil(L) }  // nil: the shared math shows again, but not here
+    #expect(clua_envguard_holds(check) == 0)
+    try call("restoremath")
+    #expect(clua_envguard_holds(check) == 1)
+    // Set up against anything but the host's library: off.
+    var wrong: [UnsafeRawPointer?] = [UnsafeRawPointer(check), math]
+    #expect(clua_envguard_setup(L, check, env, 1, &wrong) == 0)
     #expect(clua_envguard_holds(check) == 0)
   }
 }
