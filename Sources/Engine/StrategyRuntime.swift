@@ -26,8 +26,8 @@ import Tracking
 /// engine does not cap for host work.
 final class StrategyRuntime {
   /// The check a filter of call class 2 runs before each call (`clua_EnvGuard`): its
-  /// environment's "ta" is still the host's. Owned by the compiled strategy; read and updated
-  /// only by calls on the worker's thread.
+  /// environment still holds the host's libraries it calls. Owned by the compiled strategy;
+  /// read and updated only by calls on the worker's thread.
   final class EnvGuard {
     let pointer = UnsafeMutablePointer<clua_EnvGuard>.allocate(capacity: 1)
     init() { pointer.initialize(to: clua_EnvGuard()) }
@@ -148,7 +148,7 @@ final class StrategyRuntime {
     }
     // Stack: environment, filter, min_candles (or nil), description (or nil), timeframes...
     let env = top + 1
-    let base = top + 1
+    let base = env  // the validator's results follow the environment
     let results = lua.top - base
     var timeframes: [String] = []
     if results > 3 {

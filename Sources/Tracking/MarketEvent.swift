@@ -127,8 +127,9 @@ public enum MarketEvent: Sendable, Equatable, BitwiseCopyable {
     }
   }
 
-  /// Whether a payload sits unchanged at its event's address, so ``ticker(at:)`` and
-  /// ``kline(at:)`` can read it in place. Why: a `switch` that binds the payload
+  /// Whether a payload sits unchanged at its event's address, so the store's
+  /// `apply(at:)` and ``eventTime(at:inPlace:)`` can read it in place (only read: nothing
+  /// writes an event through those pointers). Why: a `switch` that binds the payload
   /// (`case .kline(let k)`) makes the compiler copy the whole event to the stack first
   /// (a `memcpy` call and three outlined helper calls per event, seen in the disassembly),
   /// on the path every event takes. Swift lays a multi-payload enum out with each payload at
