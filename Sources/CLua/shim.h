@@ -225,8 +225,8 @@ static inline int clua_khostlib(const clua_DumpBuffer *d, const size_t *ks, size
 /// instruction must take its function from a register written by `GETFIELD` from the
 /// register `GETTABUP` (the instruction just before) wrote with environment["LIB"] (the
 /// upvalue must be the strategy's environment itself), with nothing in between that can
-/// write that register or below (the compiler evaluates arguments above it), no jump into
-/// that stretch, and the filter must write no table and no upvalue and make no closure (no
+/// write that register or below (a generated-filter test finds sources that do), no jump
+/// into that stretch, and the filter must write no table and no upvalue and make no closure (no
 /// `ta = f`, `_G.ta = f`, `_ENV = t`). Other code of the strategy could still change its
 /// `ta` (a function it handed to a plugin, run by another strategy's call): hence the check
 /// of the environment before each call.

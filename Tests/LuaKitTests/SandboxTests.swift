@@ -371,3 +371,89 @@ struct TACallClassTests {
     #expect(clua_envguard_holds(check) == 0)
   }
 }
+
+/// Soundness of `clua_filterclass` 2 on generated filters: a filter it lets run without the
+/// count hook must never reach a Lua function, whatever the values it reads.
+@Suite("Filters calling only ta and math: generated")
+struct TACallClassFuzzTests {
+  /// Random filters over expressions that read fields, globals and upvalues which may hold
+  /// Lua functions, call `ta`/`math` and other things, and branch.
+  struct Generator {
+    var state: UInt64
+    mutating func next(_ n: Int) -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int((state >> 33) % UInt64(n))
+    }
+    mutating func expr(_ depth: Int) -> String {
+      let leaves = ["s.a", "s.f", "s.t", "1", "x1", "x2", "f", "g", "ta", "math.pi", "nil"]
+      if depth <= 0 { return leaves[next(leaves.count)] }
+      // Mostly what a filter may call unhooked, with the patterns that must not pass mixed in.
+      let r = next(100)
+      let e = { (g: inout Generator) in g.expr(depth - 1) }
+      switch r {
+      case 0..<15: return "ta.rsi(\(e(&self)), 14)"
+      case 15..<25: return "math.abs(\(e(&self)))"
+      case 25..<35: return "math.max(\(e(&self)), \(e(&self)))"
+      case 35..<45: return "(\(e(&self)) and \(e(&self)) or \(e(&self)))"
+      case 45..<50: return "ta.ema(\(e(&self)), \(e(&self)))"
+      case 50..<55: return "\(e(&self)).f"
+      case 55..<59: return "(\(e(&self)) or ta.rsi)(\(e(&self)))"
+      case 59..<63: return "(s.a == 1 and math.abs or s.f)(\(e(&self)))"
+      case 63..<65: return "(\(e(&self)))(\(e(&self)))"
+      case 65..<66: return "s.f(\(e(&self)))"
+      case 66..<67: return "f(\(e(&self)))"
+      case 67..<68: return "select(1, \(e(&self)))"
+      default: return leaves[next(leaves.count)]
+      }
+    }
+    mutating func filter() -> String {
+      var body = "local x1, x2 = \(expr(1)), \(expr(1)) "
+      for _ in 0..<next(4) {
+        switch next(4) {
+        case 0: body += "if \(expr(2)) then x1 = \(expr(2)) end "
+        case 1: body += "x2 = \(expr(2)) "
+        case 2: body += "if \(expr(1)) then return \(expr(2)) end "
+        default: body += "local y = \(expr(2)) x1 = y "
+        }
+      }
+      return "function(s) \(body) return \(expr(3)) end"
+    }
+  }
+
+  @Test("2000 generated filters: those run unhooked never call a Lua function")
+  func generated() throws {
+    let (s, _) = try TACallClassTests.stateWithTA()
+    let L = s.lua.L
+    var gen = Generator(state: 0x5EED_F00D)
+    var unhooked = 0
+    for _ in 0..<2000 {
+      let source = """
+        hits = 0
+        local function hit() hits = hits + 1 return 1 end
+        local g = hit
+        f = hit
+        drive = function(filter)
+          for _, v in ipairs({ 1, hit, "x", {}, false }) do
+            pcall(filter, { a = v, f = hit, t = { f = hit } })
+            pcall(filter, { a = 1, f = v, t = v })
+          end
+          return hits
+        end
+        return \(gen.filter())
+        """
+      let top = s.lua.top
+      defer { s.lua.top = top }
+      // Stack: env, filter. A generated source that does not compile is skipped.
+      guard (try? s.runChunk(source, path: "gen.lua", id: "gen", keepingEnvironment: true)) != nil
+      else { continue }
+      var libraries: Int32 = 0
+      guard clua_filterclass(L, -1, 1_000_000, -2, &libraries) == 2 else { continue }
+      unhooked += 1
+      lua_getfield(L, -2, "drive")
+      lua_pushvalue(L, -2)
+      try s.lua.protectedCall(arguments: 1, results: 1)
+      #expect(lua_tointegerx(L, -1, nil) == 0, "\(source)")
+    }
+    #expect(unhooked > 100)
+  }
+}
