@@ -486,6 +486,19 @@ static inline unsigned char clua_stringtag(const void *p) {
   return (unsigned char)(((const unsigned char *)p)[8] | CLUA_COLLECTABLE);
 }
 
+/// The node of `node` (an array of 2^`lsize` nodes) whose key is the string `key` (with key
+/// tag `keytag`), or NULL.
+static inline unsigned char *clua_findnode(const unsigned char *node, unsigned lsize,
+                                           const void *key, unsigned char keytag) {
+  size_t n = lsize < 24 ? (size_t)1 << lsize : 0;
+  for (size_t j = 0; j < n; j++) {
+    const unsigned char *p = node + j * CLUA_NODE_SIZE;
+    /* The caller owns what it may write (the fill writes the host's own data table). */
+    if (p[9] == keytag && *(const void *const *)(p + 16) == key) return (unsigned char *)p;
+  }
+  return NULL;
+}
+
 /// Whether a strategy's environment still holds the host's libraries its filter calls (filters
 /// of `clua_filterclass` 2 run without the count hook only while it does), read straight from
 /// the environment's nodes for their names (Lua 5.4's layout, above): an API lookup per
@@ -509,17 +522,8 @@ static inline void clua_envguard_find(clua_EnvGuard *g) {
   const unsigned char *t = g->env;
   g->lsize = t[CLUA_T_LSIZENODE];
   g->node = *(const unsigned char *const *)(t + CLUA_T_NODE);
-  size_t n = g->lsize < 24 ? (size_t)1 << g->lsize : 0;
-  for (int i = 0; i < g->count; i++) {
-    g->slots[i] = NULL;
-    for (size_t j = 0; j < n; j++) {
-      const unsigned char *p = g->node + j * CLUA_NODE_SIZE;
-      if (p[9] == g->keytags[i] && *(const void *const *)(p + 16) == g->keys[i]) {
-        g->slots[i] = p;
-        break;
-      }
-    }
-  }
+  for (int i = 0; i < g->count; i++)
+    g->slots[i] = clua_findnode(g->node, g->lsize, g->keys[i], g->keytags[i]);
 }
 
 static inline int clua_envguard_holds(clua_EnvGuard *g) {
@@ -597,19 +601,9 @@ static inline int clua_callfilter(lua_State *L, int filterRef, int argRef, int b
 /// Finds each field's node in the data table's node array (NULL where its key is absent).
 static inline void clua_findslots(clua_FillState *f) {
   const unsigned char *t = f->table;
-  unsigned lsize = t[CLUA_T_LSIZENODE];
   unsigned char *node = *(unsigned char *const *)(t + CLUA_T_NODE);
-  size_t n = lsize < 16 ? (size_t)1 << lsize : 0;
-  for (int i = 0; i < 13; i++) {
-    f->slots[i] = NULL;
-    for (size_t j = 0; j < n; j++) {
-      unsigned char *p = node + j * CLUA_NODE_SIZE;
-      if (p[9] == f->keytags[i] && *(const void *const *)(p + 16) == f->keys[i]) {
-        f->slots[i] = p;
-        break;
-      }
-    }
-  }
+  for (int i = 0; i < 13; i++)
+    f->slots[i] = clua_findnode(node, t[CLUA_T_LSIZENODE], f->keys[i], f->keytags[i]);
   f->node = node;
 }
 

@@ -102,8 +102,7 @@ public struct EventName: Sendable, Hashable, BitwiseCopyable, CustomStringConver
 
 /// Names longer than ``EventName/inlineCapacity`` bytes, interned process-wide (every feed
 /// thread and store shares it). Rare in practice: no Binance symbol or interval comes close.
-final class LongNames: @unchecked Sendable {
-  // safe: `names` and `indices` are read and written only while holding `lock`.
+final class LongNames: @unchecked Sendable {  // safe: `names`, `indices` only under `lock`
   static let shared = LongNames()
   private let lock = NSLock()
   private var names: [String] = []
