@@ -36,7 +36,11 @@ let package = Package(
       pkgConfig: "lua5.4",
       providers: [.apt(["liblua5.4-dev"])]
     ),
-    .target(name: "LuaKit", dependencies: ["CLua"]),
+    // The C this project writes at the Lua boundary, compiled with warnings.
+    .target(
+      name: "CLuaHost", dependencies: ["CLua"],
+      cSettings: [.enableWarning("all"), .enableWarning("extra")]),
+    .target(name: "LuaKit", dependencies: ["CLua", "CLuaHost"]),
     // TA-Lib-compatible indicators over contiguous columns (pure Swift, no dependencies).
     .target(name: "Indicators"),
     .target(
@@ -89,7 +93,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua"]),
+    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua", "CLuaHost"]),
     .testTarget(
       name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")]),
     .testTarget(
