@@ -44,7 +44,9 @@ enum SlotEvent: Sendable {
 }
 
 /// One WebSocket connection of a slot. Its messages are held back until the slot makes it
-/// the live connection (after its backfill), then handed to the sink as they arrive.
+/// the live connection (after its backfill), then handed to the sink as they arrive. At most
+/// `maxHeldMessages` are held: past that the oldest is dropped (and counted), so a slow or
+/// stuck backfill costs bounded memory.
 final class Connection: Sendable {
   let slot: Int
   let generation: Int
@@ -55,7 +57,7 @@ final class Connection: Sendable {
   private struct Delivery {
     var live = false
     var dropped = false
-    var held: [String] = []
+    var held: HeldMessages
   }
 
   private struct Control {
@@ -66,7 +68,7 @@ final class Connection: Sendable {
     var endReason: String?
   }
 
-  private let delivery = Mutex(Delivery())
+  private let delivery: Mutex<Delivery>
   private let control = Mutex(Control())
   /// Monotonic time (ns) of the last message, or of the connection attempt.
   private let lastMessage = Atomic<UInt64>(0)
@@ -83,6 +85,7 @@ final class Connection: Sendable {
     self.plan = plan
     self.backfill = backfill
     self.context = context
+    delivery = Mutex(Delivery(held: HeldMessages(capacity: context.config.maxHeldMessages)))
   }
 
   /// Asks the connection to close; it ends (and reports `.ended`) shortly after.
@@ -93,12 +96,19 @@ final class Connection: Sendable {
 
   /// Hands the held-back messages to the sink, then delivers live.
   func goLive() {
-    delivery.withLock {
-      context.sink.add($0.held)
-      $0.held = []
+    let dropped = delivery.withLock {
+      context.sink.add($0.held.drain())
       $0.live = true
+      return $0.held.dropped
+    }
+    if dropped > 0 {
+      context.log(
+        "binance: connection \(slot) dropped \(dropped) held messages while \(holdingPhase)")
     }
   }
+
+  /// What the connection did while it held its messages back, for the log.
+  private var holdingPhase: String { backfill ? "backfilling" : "subscribing" }
 
   private func receive(_ text: String) {
     lastMessage.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
@@ -107,9 +117,21 @@ final class Connection: Sendable {
       $0.frames += 1
       if $0.connections.indices.contains(slot) { $0.connections[slot].messages += 1 }
     }
-    delivery.withLock {
-      if $0.dropped { return }
-      if $0.live { context.sink.add(text) } else { $0.held.append(text) }
+    let overflow = delivery.withLock { delivery -> Int in
+      if delivery.dropped { return 0 }
+      if delivery.live {
+        context.sink.add(text)
+        return 0
+      }
+      return delivery.held.append(text) ? delivery.held.dropped : 0
+    }
+    if overflow > 0 {
+      context.stats.update { $0.heldDropped += 1 }
+      if overflow == 1 {
+        context.log(
+          "binance: connection \(slot) held more than \(context.config.maxHeldMessages) messages"
+            + " while \(holdingPhase); dropping the oldest (feed.binance.max_held_messages)")
+      }
     }
     if text.utf8.count < 512, text.contains("\"serverShutdown\"") {
       requestRollover("serverShutdown event")
@@ -288,5 +310,41 @@ final class Connection: Sendable {
       try? await outbound.close(.goingAway, reason: nil)
       try await Task.sleep(for: .seconds(1))
     }
+  }
+}
+
+/// The live messages of a connection that is not live yet: the newest `capacity` of them, in
+/// arrival order. A ring, so dropping the oldest costs nothing however large the cap.
+struct HeldMessages {
+  let capacity: Int
+  /// Messages dropped so far to stay within `capacity`.
+  private(set) var dropped = 0
+  private var ring: [String] = []
+  /// Where the oldest message is once the ring is full (the next one to overwrite).
+  private var oldest = 0
+
+  init(capacity: Int) { self.capacity = max(1, capacity) }
+
+  var count: Int { ring.count }
+
+  /// Holds `message`; returns true when that dropped the oldest held message.
+  mutating func append(_ message: String) -> Bool {
+    if ring.count < capacity {
+      ring.append(message)
+      return false
+    }
+    ring[oldest] = message
+    oldest = (oldest + 1) % capacity
+    dropped += 1
+    return true
+  }
+
+  /// The held messages, oldest first; the ring is left empty (`dropped` is kept).
+  mutating func drain() -> [String] {
+    defer {
+      ring = []
+      oldest = 0
+    }
+    return oldest == 0 ? ring : Array(ring[oldest...] + ring[..<oldest])
   }
 }

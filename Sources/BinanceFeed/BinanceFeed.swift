@@ -10,7 +10,8 @@ import Tracking
 /// are spread over as many combined-stream connections as Binance's 1024-stream limit needs.
 /// Each connection, at start and after every reconnect, backfills its symbols' recent klines
 /// over REST before its live messages are delivered (they are held back meanwhile, so a gap
-/// is filled before anything newer of those symbols). Reconnects use exponential back-off
+/// is filled before anything newer of those symbols; at most `maxHeldMessages` of them, the
+/// newest, so a stuck backfill cannot exhaust memory). Reconnects use exponential back-off
 /// with jitter; a connection that goes quiet for `staleAfterSeconds` is replaced; before
 /// Binance's 24 h cut-off, or on a `serverShutdown` event, a new connection is opened and
 /// subscribed before the old one is closed. Every message (live frames as received and the

@@ -56,6 +56,12 @@ public struct BinanceFeedConfig: Sendable, Equatable {
   public var restAttempts: Int = 5
   /// Batches are handed to the queue at least this often when messages arrived.
   public var flushIntervalMs: Int = 20
+  /// Live messages a (re)connecting connection holds back at most until it goes live (after
+  /// its backfill); past that the oldest held message is dropped, so a slow or stuck backfill
+  /// costs bounded memory. A dropped ticker is superseded by a newer one of its symbol, a
+  /// dropped kline update by a later update of its candle; only a candle that closed within
+  /// the dropped span can lose its final values.
+  public var maxHeldMessages: Int = 100_000
 
   public init(
     symbols: [String] = [],
@@ -112,6 +118,9 @@ public struct BinanceFeedConfig: Sendable, Equatable {
       return "feed.binance: backfill candles must be 1...1000, got \(backfillCandles)"
     }
     if !(staleAfterSeconds > 0) { return "feed.binance: stale-after must be positive" }
+    if maxHeldMessages < 1 {
+      return "feed.binance.max_held_messages: expected at least 1, got \(maxHeldMessages)"
+    }
     if maxStreamsPerConnection < 2 || streamsInURL < 1 || streamsPerSubscribe < 1
       || !(controlMessagesPerSecond > 0) || connectionsPer5Minutes < 1
       || !(maxConnectionAgeSeconds > 0) || restConcurrency < 1 || !(restWeightPerMinute > 0)

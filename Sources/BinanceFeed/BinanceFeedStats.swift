@@ -31,6 +31,9 @@ public final class BinanceFeedStats: Sendable {
     public var restBackoffs = 0
     /// REST failures given up on (network errors after retries, other 4xx).
     public var restFailures = 0
+    /// Live messages dropped, oldest first, by connections holding `maxHeldMessages` while
+    /// not live yet (backfilling).
+    public var heldDropped = 0
     public var connections: [Connection] = []
   }
 

@@ -437,6 +437,73 @@ struct BinanceFeedTests {
     }
   }
 
+  @Test("a slow backfill holds at most max_held_messages live messages: the newest, in order")
+  func heldMessagesCap() async throws {
+    try await withServer { server in
+      server.hold(path: "/api/v3/klines")
+      var c = config(server, symbols: ["BTCUSDT"], intervals: ["1m"])
+      c.maxHeldMessages = 5
+      let harness = Harness(c)
+      harness.start()
+      // The backfill has asked for its klines (the answer is held): the connection is up and
+      // holding back its live messages.
+      #expect(await eventually { server.requests(path: "/api/v3/klines").count == 1 })
+      let held = frames(["BTCUSDT"], count: 12, start: baseTime + 3_600_000)
+      try await server.send(held, on: 0)
+      #expect(await eventually { harness.stats.frames == 12 && harness.stats.heldDropped == 7 })
+      #expect(harness.stats.connections.first?.state == .backfilling)
+      let capLog = "held more than 5 messages while backfilling; dropping the oldest"
+      #expect(harness.logs.filter { $0.contains(capLog) }.count == 1)
+      #expect(harness.collected.withLock { $0.lines } == 0)
+
+      server.release(path: "/api/v3/klines")
+      #expect(await eventually { harness.isLive && harness.events.count >= 10 })
+      // Live messages are not capped.
+      let after = frames(["BTCUSDT"], count: 8, start: baseTime + 7_200_000)
+      try await server.send(after, on: 0)
+      #expect(await eventually { harness.events.count >= 18 })
+      await harness.finish()
+
+      let events = harness.events
+      #expect(events.count == 18)
+      if events.count == 18 {
+        #expect(
+          events[0..<5].map(withoutTime)
+            == backfillEvents(symbol: "BTCUSDT", interval: "1m", limit: 5))
+        #expect(Array(events[5..<10]) == parsed(Array(held.suffix(5))))
+        #expect(Array(events[10...]) == parsed(after))
+      }
+      #expect(harness.stats.heldDropped == 7)
+      #expect(harness.logs.filter { $0.contains(capLog) }.count == 1)
+      #expect(
+        harness.logs.filter {
+          $0.contains("binance: connection 0 dropped 7 held messages while backfilling")
+        }.count == 1)
+      #expect(harness.logs.filter { $0.contains("max_held_messages") }.count == 1)
+    }
+  }
+
+  @Test("a backfill that drops nothing logs nothing about held messages")
+  func heldMessagesUnderCap() async throws {
+    try await withServer { server in
+      server.hold(path: "/api/v3/klines")
+      var c = config(server, symbols: ["BTCUSDT"], intervals: ["1m"])
+      c.maxHeldMessages = 5
+      let harness = Harness(c)
+      harness.start()
+      #expect(await eventually { server.requests(path: "/api/v3/klines").count == 1 })
+      let held = frames(["BTCUSDT"], count: 5, start: baseTime + 3_600_000)
+      try await server.send(held, on: 0)
+      #expect(await eventually { harness.stats.frames == 5 })
+      server.release(path: "/api/v3/klines")
+      #expect(await eventually { harness.isLive && harness.events.count >= 10 })
+      await harness.finish()
+      #expect(Array(harness.events.dropFirst(5)) == parsed(held))
+      #expect(harness.stats.heldDropped == 0)
+      #expect(!harness.logs.contains { $0.contains("held") })
+    }
+  }
+
   @Test("a connection with no message for staleAfterSeconds is reconnected")
   func staleConnection() async throws {
     try await withServer { server in
@@ -476,6 +543,40 @@ struct BinanceFeedPlanTests {
     #expect(BinanceFeedConfig(symbols: ["X"], intervals: ["2m"]).validate()?.contains("2m") == true)
     #expect(
       BinanceFeedConfig(symbols: ["X"], wsURL: "http://x").validate()?.contains("ws_url") == true)
+  }
+
+  @Test("max_held_messages defaults to 100000 and must be at least 1")
+  func heldMessagesValidation() {
+    var c = BinanceFeedConfig(symbols: ["BTCUSDT"])
+    #expect(c.maxHeldMessages == 100_000)
+    c.maxHeldMessages = 1
+    #expect(c.validate() == nil)
+    c.maxHeldMessages = 0
+    #expect(c.validate() == "feed.binance.max_held_messages: expected at least 1, got 0")
+    c.maxHeldMessages = -3
+    #expect(c.validate() == "feed.binance.max_held_messages: expected at least 1, got -3")
+  }
+
+  @Test("held messages keep the newest, oldest first, and count the dropped")
+  func heldMessagesRing() {
+    var held = HeldMessages(capacity: 5)
+    #expect((1...5).map { held.append("m\($0)") } == Array(repeating: false, count: 5))
+    #expect((6...12).map { held.append("m\($0)") } == Array(repeating: true, count: 7))
+    #expect(held.count == 5)
+    #expect(held.dropped == 7)
+    #expect(held.drain() == ["m8", "m9", "m10", "m11", "m12"])
+    #expect(held.count == 0)
+    #expect(held.dropped == 7)
+
+    var one = HeldMessages(capacity: 1)
+    #expect(one.append("a") == false)
+    #expect(one.append("b") == true)
+    #expect(one.drain() == ["b"])
+
+    var under = HeldMessages(capacity: 5)
+    for m in ["a", "b", "c"] { _ = under.append(m) }
+    #expect(under.drain() == ["a", "b", "c"])
+    #expect(under.dropped == 0)
   }
 
   @Test("backfill candles become Binance kline events")

@@ -36,6 +36,9 @@ final class TestServer: Sendable {
   struct State: Sendable {
     var connections: [Connection] = []
     var requests: [Request] = []
+    /// Paths whose REST answers wait for `release(path:)`, and the answers waiting.
+    var heldPaths: Set<String> = []
+    var heldAnswers: [(path: String, send: @Sendable () -> Void)] = []
   }
 
   let state = Mutex(State())
@@ -88,6 +91,7 @@ final class TestServer: Sendable {
     )
     for client in clients { try? await client.close() }
     try? await server?.close()
+    for path in state.withLock({ Set($0.heldPaths) }) { release(path: path) }
   }
 
   // MARK: Test controls
@@ -95,6 +99,23 @@ final class TestServer: Sendable {
   var connections: [Connection] { state.withLock { $0.connections } }
   var requests: [Request] { state.withLock { $0.requests } }
   func requests(path: String) -> [Request] { requests.filter { $0.path == path } }
+
+  /// Holds the answers to REST requests on `path` (they are recorded in `requests` as they
+  /// arrive) until `release(path:)`: a slow REST server, without timing.
+  func hold(path: String) { state.withLock { _ = $0.heldPaths.insert(path) } }
+
+  /// Sends the held answers on `path`, in arrival order, and stops holding it.
+  func release(path: String) {
+    let answers = state.withLock { state in
+      state.heldPaths.remove(path)
+      let (held, rest) = (
+        state.heldAnswers.filter { $0.path == path }, state.heldAnswers.filter { $0.path != path }
+      )
+      state.heldAnswers = rest
+      return held
+    }
+    for answer in answers { answer.send() }
+  }
 
   /// Sends text frames on connection `id`, in order.
   func send(_ texts: [String], on id: Int) async throws {
@@ -140,8 +161,23 @@ final class TestServer: Sendable {
     state.withLock { if $0.connections.indices.contains(id) { body(&$0.connections[id]) } }
   }
 
+  /// Runs `send` now, or on `release(path:)` when the request's path is held.
+  fileprivate func whenReleased(uri: String, _ send: @escaping @Sendable () -> Void) {
+    let path = Self.path(uri)
+    let now = state.withLock { state in
+      guard state.heldPaths.contains(path) else { return true }
+      state.heldAnswers.append((path, send))
+      return false
+    }
+    if now { send() }
+  }
+
+  static func path(_ uri: String) -> String {
+    String(uri.split(separator: "?", maxSplits: 1).first ?? "")
+  }
+
   fileprivate func answer(uri: String) -> RestReply {
-    let path = String(uri.split(separator: "?", maxSplits: 1).first ?? "")
+    let path = Self.path(uri)
     let request = Request(path: path, query: Self.query(uri), time: .now)
     let n = state.withLock { state in
       defer { state.requests.append(request) }
@@ -175,25 +211,40 @@ private final class RestHandler: ChannelInboundHandler, RemovableChannelHandler 
     case .body: break
     case .end:
       guard let head else { return }
-      let reply = server.answer(uri: head.uri)
-      var headers = HTTPHeaders()
-      headers.add(name: "Content-Type", value: "application/json")
-      headers.add(name: "Content-Length", value: String(reply.body.utf8.count))
-      for (name, value) in reply.headers { headers.add(name: name, value: value) }
-      let keepAlive = head.isKeepAlive
-      if !keepAlive { headers.add(name: "Connection", value: "close") }
-      let response = HTTPResponseHead(
-        version: head.version, status: HTTPResponseStatus(statusCode: reply.status),
-        headers: headers)
-      context.write(wrapOutboundOut(.head(response)), promise: nil)
-      context.write(
-        wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: reply.body)))), promise: nil)
-      let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-      if !keepAlive {
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        done.whenComplete { _ in loopBound.value.close(promise: nil) }
-      }
       self.head = nil
+      let reply = server.answer(uri: head.uri)
+      let eventLoop = context.eventLoop
+      let loopBound = NIOLoopBound(context, eventLoop: eventLoop)
+      server.whenReleased(uri: head.uri) {
+        if eventLoop.inEventLoop {
+          Self.respond(loopBound.value, head: head, reply: reply)
+        } else {
+          eventLoop.execute { Self.respond(loopBound.value, head: head, reply: reply) }
+        }
+      }
+    }
+  }
+
+  private static func respond(
+    _ context: ChannelHandlerContext, head: HTTPRequestHead, reply: RestReply
+  ) {
+    var headers = HTTPHeaders()
+    headers.add(name: "Content-Type", value: "application/json")
+    headers.add(name: "Content-Length", value: String(reply.body.utf8.count))
+    for (name, value) in reply.headers { headers.add(name: name, value: value) }
+    let keepAlive = head.isKeepAlive
+    if !keepAlive { headers.add(name: "Connection", value: "close") }
+    let response = HTTPResponseHead(
+      version: head.version, status: HTTPResponseStatus(statusCode: reply.status),
+      headers: headers)
+    context.write(NIOAny(HTTPServerResponsePart.head(response)), promise: nil)
+    context.write(
+      NIOAny(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(string: reply.body)))),
+      promise: nil)
+    let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+    if !keepAlive {
+      let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+      done.whenComplete { _ in loopBound.value.close(promise: nil) }
     }
   }
 }
