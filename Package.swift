@@ -11,7 +11,8 @@ let package = Package(
   name: "engine",
   platforms: [.macOS(.v15)],
   products: [
-    .executable(name: "engine", targets: ["EngineCLI"])
+    .executable(name: "engine", targets: ["EngineCLI"]),
+    .library(name: "Feeds", targets: ["Feeds"]), .library(name: "Engine", targets: ["Engine"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,7 +67,7 @@ let package = Package(
     .target(
       name: "Engine",
       dependencies: [
-        "CLua", "LuaKit", "Tracking", "Feeds", "Indicators",
+        "CLua", "CLuaHost", "LuaKit", "Tracking", "Feeds", "Indicators",
         .product(name: "Atomics", package: "swift-atomics"),
         .product(name: "Configuration", package: "swift-configuration"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -111,7 +112,8 @@ let package = Package(
       ]
     ),
     .testTarget(
-      name: "EngineTests", dependencies: ["Engine", "Feeds", "Tracking", "LuaKit", "CLua"]),
+      name: "EngineTests",
+      dependencies: ["Engine", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost"]),
     .testTarget(
       name: "EngineServerTests",
       dependencies: [

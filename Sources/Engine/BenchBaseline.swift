@@ -1,4 +1,5 @@
 import CLua
+import CLuaHost
 import Tracking
 
 /// The reference rows issue 5's targets are stated against ("plain C function", "Lua, numbers

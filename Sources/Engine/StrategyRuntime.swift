@@ -2,6 +2,7 @@
   import Glibc
 #endif
 import CLua
+import CLuaHost
 import LuaKit
 import Tracking
 
@@ -306,8 +307,20 @@ final class StrategyRuntime {
     }
     return call(
       plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
-      proxy: prepareView(symbol),
+      proxy: prepareView(symbol), tag: Self.callTag(strategy: k, symbol: symbol),
       path: strategies[k].info.path)
+  }
+
+  /// What a filter call evaluates, as a watchdog on another thread reads it (`clua_tagof`):
+  /// the strategy's index and the symbol's.
+  @inline(__always)
+  static func callTag(strategy: Int, symbol: Int32) -> UInt64 {
+    UInt64(truncatingIfNeeded: strategy) << 32 | UInt64(UInt32(bitPattern: symbol))
+  }
+
+  /// The strategy and symbol indices of a ``callTag(strategy:symbol:)``.
+  static func decodeTag(_ tag: UInt64) -> (strategy: Int, symbol: Int32) {
+    (Int(tag >> 32), Int32(bitPattern: UInt32(truncatingIfNeeded: tag)))
   }
 
   /// One filter call: the message handler sits at stack index 1 for the state's whole life,
@@ -317,10 +330,10 @@ final class StrategyRuntime {
   @inline(__always)
   func call(
     _ filterRef: Int32, callClass: Int32, envGuard: UnsafeMutablePointer<clua_EnvGuard>?,
-    proxy: Int32, wantsInfo: Bool = true, path: @autoclosure () -> String
+    proxy: Int32, wantsInfo: Bool = true, tag: UInt64, path: @autoclosure () -> String
   ) -> Outcome {
     let L = self.L
-    let status = clua_callfilter(L, filterRef, proxy, budget, 1, callClass, envGuard)
+    let status = clua_callfilter(L, filterRef, proxy, budget, 1, callClass, envGuard, tag)
     defer { lua_settop(L, 1) }
     guard status == LUA_OK else {
       if status == LUA_ERRMEM {

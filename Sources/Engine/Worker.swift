@@ -1,4 +1,5 @@
 import CLua
+import CLuaHost
 import Dispatch
 import Feeds
 import Foundation
@@ -283,6 +284,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
             switch runtime.call(
               plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
               proxy: proxy, wantsInfo: !was,
+              tag: StrategyRuntime.callTag(strategy: k, symbol: symbol),
               path: runtime.strategies[k].info.path)
             {
             case .match(let i):

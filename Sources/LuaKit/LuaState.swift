@@ -1,4 +1,5 @@
 import CLua
+import CLuaHost
 
 /// One Lua 5.4 state. Not `Sendable`: a state belongs to the thread that created it for its
 /// whole life (each engine worker owns one).
@@ -9,16 +10,16 @@ public final class LuaState {
   /// The raw `lua_State *`, for the engine's hot-path views.
   public let L: OpaquePointer
   private let messageHandlerRef: Int32
-  /// Memory accounting of this state (see `clua_alloc`); freed after `lua_close`.
-  private let budget: UnsafeMutablePointer<clua_MemoryBudget>
+  /// Limits and accounting of this state (memory, work units, interrupts: `clua_Budget`);
+  /// freed after `lua_close`.
+  public let budget: UnsafeMutablePointer<clua_Budget>
 
   /// - Parameter memoryLimit: bytes this state may hold while strategy code runs
   ///   (``withMemoryLimit(_:)``); host work is never limited.
   public init(memoryLimit: Int = 64 << 20) throws(LuaError) {
     budget = .allocate(capacity: 1)
-    budget.initialize(
-      to: clua_MemoryBudget(
-        used: 0, limit: max(0, memoryLimit), enforce: 0, magic: 0, metatables: 0))
+    budget.initialize(to: clua_Budget())
+    budget.pointee.limit = max(0, memoryLimit)
     guard let L = clua_newstate(budget) else {
       budget.deallocate()
       throw LuaError(message: "cannot create a Lua state")

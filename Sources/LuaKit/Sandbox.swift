@@ -1,7 +1,8 @@
 import CLua
+import CLuaHost
 
-/// The one place that defines what a strategy can reach (after Redis's `scriptingEnableGlobalsProtection`
-/// and Suricata's restricted states, see `shared/research/sandbox.md`).
+/// The one place that defines what a strategy can reach (after Redis's
+/// `scriptingEnableGlobalsProtection` and Suricata's restricted states).
 ///
 /// The host opens only `base`, `string`, `table`, `math` and `utf8`, then runs ``prelude``
 /// with full access. The prelude keeps private references to what it needs, protects the
@@ -11,10 +12,12 @@ import CLua
 /// read-only proxies; `load` accepts text chunks only and defaults to the caller's
 /// environment; `print` writes to stderr (stdout carries the diffs).
 /// Never exposed: `os io debug package dofile loadfile collectgarbage string.dump`, nor
-/// `__gc` metamethods. `require` loads only plugins the host handed over.
+/// `__gc` metamethods. `require` loads only plugins the host handed over. Every library
+/// function whose work grows with its arguments charges that work to the call's budget
+/// (`clua_boundlibraries`), so no call runs unbounded inside C.
 public enum Sandbox {
   static let prelude = #"""
-    local host_print, note_metatable = ...
+    local host_print, note_metatable, charge = ...
     local G = _G
     local setmetatable, getmetatable, rawget, rawset, rawequal, rawlen =
       setmetatable, getmetatable, rawget, rawset, rawequal, rawlen
@@ -40,17 +43,20 @@ public enum Sandbox {
       return c
     end
 
-    -- The string metatable is shared by every string in the state: protect it.
+    -- The string metatable is shared by every string in the state: protect it, and make
+    -- methods (`s:rep(3)`) reach the same functions as `string.rep` (not `string.dump`).
+    local strings = copy(string, { dump = true })
     local smt = getmetatable("")
     smt.__metatable = false
     smt.__newindex = nil
+    smt.__index = strings
 
     local base = {
       assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
       pcall = pcall, rawequal = rawequal, rawget = rawget, rawlen = rawlen, select = select,
       tonumber = tonumber, tostring = tostring, type = type, xpcall = xpcall,
       getmetatable = getmetatable, _VERSION = _VERSION,
-      string = readonly(copy(string, { dump = true }), "string"),
+      string = readonly(strings, "string"),
       table = readonly(copy(table), "table"),
       math = readonly(copy(math), "math"),
       utf8 = readonly(copy(utf8), "utf8"),
@@ -92,9 +98,20 @@ public enum Sandbox {
       -- global, as for any other name (and assigning nil shows the shared one again).
       for name in next, added do env[name] = base[name] end
       env.math = base.math
+      -- Compiling is work done in C: charged by the length of the text.
       env.load = function(chunk, name, mode, e)
         if mode ~= nil and mode ~= "t" then return nil, "only text chunks can be loaded" end
         if e == nil then e = env end
+        if type(chunk) == "string" then
+          charge(#chunk // 16)
+        elseif type(chunk) == "function" then
+          local read = chunk
+          chunk = function()
+            local piece = read()
+            if type(piece) == "string" then charge(#piece // 16) end
+            return piece
+          end
+        end
         return load(chunk, name, "t", e)
       end
       return env
@@ -156,6 +173,7 @@ public enum Sandbox {
     luaL_requiref(L, "math", luaopen_math, 1)
     luaL_requiref(L, "utf8", luaopen_utf8, 1)
     state.top = 0
+    clua_boundlibraries(L)
     // Remove what a strategy must never reach, even through the prelude's `_G`.
     for name in ["dofile", "loadfile", "collectgarbage"] {
       lua_pushnil(L)
@@ -164,7 +182,8 @@ public enum Sandbox {
     try state.load(prelude, chunkName: "=sandbox")
     state.push(hostPrint)
     lua_pushcclosure(L, clua_notemetatable, 0)
-    try state.protectedCall(arguments: 2, results: 5)
+    lua_pushcclosure(L, clua_chargeunits, 0)
+    try state.protectedCall(arguments: 3, results: 5)
     let clearPlugins = state.ref()
     let setPlugin = state.ref()
     let readonly = state.ref()

@@ -1,4 +1,5 @@
 import CLua
+import CLuaHost
 
 /// A Lua state with the sandbox installed, ready to run strategy chunks.
 /// Owned by one thread for its whole life, like ``LuaState``.
@@ -54,7 +55,11 @@ public final class SandboxedState {
     // The chunk's first upvalue is its _ENV.
     if lua_setupvalue(L, -2, 1) == nil { clua_pop(L, 1) }
     clua_setbudget(L, instructionBudget)
-    defer { clua_setbudget(L, 0) }
+    clua_beginwork(lua.budget, instructionBudget)
+    defer {
+      _ = clua_endwork(lua.budget)
+      clua_setbudget(L, 0)
+    }
     try lua.withMemoryLimit { () throws(LuaError) in
       try lua.protectedCall(arguments: 0, results: 1)
     }

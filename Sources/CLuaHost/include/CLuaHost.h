@@ -1,23 +1,21 @@
-// The C side of the Lua boundary that this project writes (the Lua library itself comes
-// from the system, through the `CLua` target): the work budget, and library functions
-// whose work the budget bounds.
+// The C side of the Lua boundary that this project writes. The Lua library itself comes from
+// the system (`CLua`, Debian's liblua5.4); everything here is the host's own:
+//   clua_budget.h    allocator with a memory cap, instruction and work budgets, interrupts,
+//                    the trampoline through which Swift functions raise Lua errors
+//   clua_bounded.h   library functions whose work the budget bounds (patterns, tables, ...)
+//   clua_classify.h  which filters provably stay within the instruction budget
+//   clua_views.h     the kline views and the symbol view `s` as C metamethods
+//   lua_layout.h     the one place that reads Lua 5.4's internal object layout (checked
+//                    against the API before use, with a fallback)
+//   clua_call.h      the filter call, the engine's hot path
 #ifndef CLUAHOST_H
 #define CLUAHOST_H
 
-#include <lua.h>
-#include <lauxlib.h>
-#include <stddef.h>
-
-/// Charges `units` of work to the budgeted call running in `L`; raises "instruction budget
-/// exceeded" (a Lua error, so call it only from a C function Lua called) once the call's
-/// units run out. A no-op while no budget is armed.
-void clua_charge(lua_State *L, size_t units);
-
-/// `string.find`, `string.match`, `string.gmatch` and `string.gsub` with Lua 5.4's
-/// semantics, charging their matching work to the budget (patterns.c).
-int clua_str_find(lua_State *L);
-int clua_str_match(lua_State *L);
-int clua_str_gmatch(lua_State *L);
-int clua_str_gsub(lua_State *L);
+#include "clua_budget.h"
+#include "clua_bounded.h"
+#include "clua_classify.h"
+#include "clua_views.h"
+#include "lua_layout.h"
+#include "clua_call.h"
 
 #endif
