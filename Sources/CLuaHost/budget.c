@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* An allocation's work, in units (about one Lua instruction's worth each): it stands for the
    copying a new or grown block is made for (a concatenation, a string built by a library
@@ -65,10 +66,19 @@ int clua_messagehandler(lua_State *L) {
   return 1;
 }
 
+/* Raises `message` at the position of the Lua function a hook interrupted (in a hook, level
+   0 is that function; luaL_error would name its caller). */
+static void raiseinhook(lua_State *L, const char *message) {
+  luaL_where(L, 0);
+  lua_pushstring(L, message);
+  lua_concat(L, 2);
+  lua_error(L);
+}
+
 static void budgethook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, budgethook, LUA_MASKCOUNT, 1);
-  luaL_error(L, "instruction budget exceeded");
+  raiseinhook(L, "instruction budget exceeded");
 }
 
 void clua_setbudget(lua_State *L, int budget) {
@@ -101,7 +111,7 @@ static void interrupthook(lua_State *L, lua_Debug *ar) {
   (void)ar;
   lua_sethook(L, interrupthook, LUA_MASKCOUNT, 1);
   clua_Budget *b = clua_budgetof(L);
-  luaL_error(L, "%s", interruptmessage(b ? b->interrupted : CLUA_INTERRUPT_TIMEOUT));
+  raiseinhook(L, interruptmessage(b ? b->interrupted : CLUA_INTERRUPT_TIMEOUT));
 }
 
 void clua_charge(lua_State *L, size_t units) {
@@ -169,4 +179,10 @@ int clua_interrupt(clua_Budget *b, unsigned long long calls, int reason, pthread
   __atomic_store_n(&b->interruptreason, reason, __ATOMIC_RELAXED);
   __atomic_store_n(&b->interruptcall, calls, __ATOMIC_RELEASE);
   return pthread_kill(thread, sig);
+}
+
+int clua_teststall(lua_State *L) {
+  (void)L;
+  for (;;) pause();
+  return 0;
 }

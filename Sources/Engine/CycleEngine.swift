@@ -48,8 +48,15 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   private let sink: DiffSink
   private let live: Bool
   private let book: MatchBook
+  /// The workers' states as the watchdog reaches them from its thread.
+  private let probes = WorkerProbes()
+  private let watchdog = Mutex<CallWatchdog?>(nil)
+  /// Strategy ids in worker order, for the watchdog's reports (read on its thread).
+  private let idsForReports = Mutex<[String]>([])
   private var workers: [Worker] = []
-  private var strategies: [StrategyInfo] = []
+  private var strategies: [StrategyInfo] = [] {
+    didSet { idsForReports.withLock { [ids = strategies.map(\.id)] in $0 = ids } }
+  }
   private var limiter: RateLimiter
   private var summary = RunSummary()
   private var lastUpdateCount: UInt64 = 0
@@ -115,7 +122,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       // data that thread has just written, in the same core's cache.
       let w = Worker(
         index: i, store: store, book: book, stop: stopFlag, limits: settings.sandboxLimits,
-        inline: i == 0)
+        inline: i == 0, probes: probes)
       w.launch()
       workers.append(w)
     }
@@ -205,8 +212,13 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     let feedThread = Thread { [stopFlag] in feed.run(into: queue, stop: stopFlag) }
     feedThread.name = "engine-feed"
     feedThread.start()
+    let watchdog = makeWatchdog()
+    watchdog.start()
+    self.watchdog.withLock { $0 = watchdog }
     defer {
       stopFlag.raise()
+      self.watchdog.withLock { $0 = nil }
+      watchdog.stop()
       shutDownWorkers()
     }
     var openCycle: Int64?
@@ -281,6 +293,39 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     summary.klinesIgnored = store.klinesIgnored
     summary.symbolsRejected = store.symbolsRejected
     return summary
+  }
+
+  /// The watchdog of this run's filter calls (see ``CallWatchdog``).
+  private func makeWatchdog() -> CallWatchdog {
+    let store = self.store
+    let log = self.reportFromAnyThread
+    return CallWatchdog(
+      probes: probes, timeoutMs: settings.callTimeoutMs,
+      describe: { [self] tag in
+        let (k, symbol) = StrategyRuntime.decodeTag(tag)
+        let id = idsForReports.withLock { k < $0.count ? $0[k] : "#\(k)" }
+        // Names are read in the read phase: no cycle thread writes meanwhile. A call holding
+        // a worker keeps the cycle thread out of its write phase, so this does not wait long.
+        let name =
+          store.phase.withReadPhase(timeoutMs: 200) {
+            symbol >= 0 && Int(symbol) < store.symbolCount ? store.symbols.name(at: symbol) : nil
+          } ?? nil
+        return (id, name ?? "#\(symbol)")
+      }, report: log)
+  }
+
+  /// Where the watchdog's lines go (any thread). Default: stderr.
+  public var reportFromAnyThread: @Sendable (String) -> Void = { StandardError.line($0) }
+
+  /// The filter calls running now (any thread); empty when the engine is not running.
+  public func runningCalls() -> [RunningCall] {
+    watchdog.withLock { $0 }?.running() ?? []
+  }
+
+  /// Stops every running filter call at its next Lua instruction (any thread): for a stop
+  /// request that must not wait for a slow call. The cycle it belongs to is not reported.
+  public func interruptRunningCalls() {
+    watchdog.withLock { $0 }?.interruptAll()
   }
 
   /// CPU time the cycle thread spent applying events, and the workers evaluating (thread CPU

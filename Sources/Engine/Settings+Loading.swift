@@ -234,6 +234,11 @@ private struct SettingsResolver {
     if let v = try int("sandbox.max_failing_cycles", in: 0...Int.max, expected: nonNegative) {
       s.maxFailingCycles = v
     }
+    if let v = try int(
+      "sandbox.call_timeout_ms", in: 0...3_600_000, expected: "an integer from 0 to 3600000")
+    {
+      s.callTimeoutMs = v
+    }
     if let v = try value(
       "feed.binance.symbols", expected: "comma-separated symbols like \"BTCUSDT,ETHUSDT\"",
       { text -> [String]? in
@@ -274,6 +279,12 @@ private struct SettingsResolver {
       {
         if isWS { s.binanceWSURL = v.0 } else { s.binanceRESTURL = v.0 }
       }
+    }
+    if let v = try int(
+      "feed.binance.max_held_messages", in: 1...100_000_000,
+      expected: "an integer from 1 to 100000000")
+    {
+      s.binanceMaxHeldMessages = v
     }
     if let v = try value("record", expected: "a file path", { $0 }) { s.record = v.0 }
     if let v = try value(

@@ -76,6 +76,9 @@ public struct Settings: Sendable, Equatable {
   /// `sandbox.max_failing_cycles`: a strategy failing on more than half its calls in this many
   /// consecutive cycles is disabled until its file changes; 0 = never.
   public var maxFailingCycles: Int = 10
+  /// `sandbox.call_timeout_ms`: a filter call still running after this long (wall-clock time)
+  /// is reported and stopped at its next Lua instruction; 0 = never.
+  public var callTimeoutMs: Int = 1000
 
   /// `feed.binance.symbols`: comma-separated symbols to subscribe (empty: use the quote).
   public var binanceSymbols: [String] = []
@@ -89,6 +92,9 @@ public struct Settings: Sendable, Equatable {
   public var binanceWSURL: String = "wss://stream.binance.com:9443"
   /// `feed.binance.rest_url` (`--binance-rest-url`): REST base URL.
   public var binanceRESTURL: String = "https://api.binance.com"
+  /// `feed.binance.max_held_messages`: live messages one connection holds while it backfills;
+  /// past it the oldest are dropped (counted and logged).
+  public var binanceMaxHeldMessages: Int = 100_000
   /// `record` (`--record`): live runs append every received message to this file (empty: off).
   public var record: String = ""
 
@@ -113,7 +119,7 @@ public struct Settings: Sendable, Equatable {
   public var sandboxLimits: SandboxLimits {
     SandboxLimits(
       instructionBudget: instructionBudget, memoryBytes: memoryMB << 20,
-      maxFailingCycles: maxFailingCycles)
+      maxFailingCycles: maxFailingCycles, callTimeoutMs: callTimeoutMs)
   }
 
   public init() {}
@@ -134,8 +140,10 @@ extension Settings {
     "batch_threshold", "batch_size", "max_symbols", "max_candles",
     "tracking.mode", "sim.symbols", "sim.seed", "speed", "strict", "debug_updates",
     "sandbox.instruction_budget", "sandbox.memory_mb", "sandbox.max_failing_cycles",
+    "sandbox.call_timeout_ms",
     "feed.binance.symbols", "feed.binance.quote", "feed.binance.max_symbols",
-    "feed.binance.ticker", "feed.binance.ws_url", "feed.binance.rest_url", "record",
+    "feed.binance.ticker", "feed.binance.ws_url", "feed.binance.rest_url",
+    "feed.binance.max_held_messages", "record",
     "http.port", "http.host", "sinks.webhook.url", "sinks.webhook.secret",
     "sinks.webhook.queue_capacity", "sinks.webhook.timeout_ms", "sinks.webhook.backoff_ms",
     "sinks.webhook.backoff_max_ms",

@@ -134,6 +134,12 @@ enum TALibrary {
     }
     guard lua_type(L, arg) == LUA_TTABLE else { return nil }
     let n = Int(lua_rawlen(L, arg))
+    // Reading and computing over a list is work done in Swift, charged to the call's budget
+    // like the library's C functions; past it, an empty series (the call fails at its next
+    // instruction).
+    guard clua_trycharge(L, n / 4) != 0 else {
+      return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil)
+    }
     let buffer = rt.scratchBuffer(slot, count: max(1, n))
     for i in 0..<n {
       lua_rawgeti(L, arg, lua_Integer(i + 1))

@@ -121,6 +121,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
   private let book: MatchBook
   private let stopFlag: StopFlag
   private let limits: SandboxLimits
+  private let probes: WorkerProbes?
   private let start = DispatchSemaphore(value: 0)
   private let done = DispatchSemaphore(value: 0)
   private var command: WorkerCommand = .stop
@@ -132,7 +133,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
 
   init(
     index: Int, store: MarketStore, book: MatchBook, stop: StopFlag, limits: SandboxLimits,
-    inline: Bool = false
+    inline: Bool = false, probes: WorkerProbes? = nil
   ) {
     self.index = index
     self.isInline = inline
@@ -140,6 +141,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
     self.book = book
     self.stopFlag = stop
     self.limits = limits
+    self.probes = probes
   }
 
   func launch() {
@@ -207,7 +209,8 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
     checkOwner(command)
     switch command {
     case .stop:
-      // The Lua state closes on the thread that ran it.
+      // The Lua state closes on the thread that ran it, after the watchdog lets go of it.
+      if runtime != nil { probes?.unregister(index) }
       runtime = nil
       return out
     case .load(let code, let changed):
@@ -232,7 +235,9 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
     if !started {
       started = true
       do {
-        runtime = try StrategyRuntime(store: store, limits: limits)
+        let created = try StrategyRuntime(store: store, limits: limits)
+        probes?.register(index, budget: created.state.lua.budget)
+        runtime = created
       } catch {
         setupError = error
       }
@@ -293,6 +298,9 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
             case .noMatch, .notEvaluable:
               break
             case .failed(let message):
+              // A call failing while the engine stops may have been stopped for it: the
+              // cycle is then not reported at all.
+              if stopFlag.isRaised { out.interrupted = true }
               if out.errors[k] == nil {
                 out.errors[k] = StrategyErrors(
                   count: 1, firstMessage: message, firstPosition: position)

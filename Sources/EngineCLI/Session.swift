@@ -5,6 +5,7 @@ import Engine
 import Feeds
 import Foundation
 import LuaKit
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -27,13 +28,15 @@ enum Session {
   static func binanceConfig(_ settings: Settings, intervals: [String], record: String?)
     -> BinanceFeedConfig
   {
-    BinanceFeedConfig(
+    var config = BinanceFeedConfig(
       symbols: settings.binanceSymbols, quote: settings.binanceQuote,
       maxSymbols: min(settings.binanceMaxSymbols, settings.maxSymbols),
       intervals: intervals.isEmpty ? ["1m"] : intervals,
       ticker: settings.binanceTicker == "mini" ? .mini : .full, wsURL: settings.binanceWSURL,
       restURL: settings.binanceRESTURL, backfillCandles: min(1000, settings.maxCandles),
       recordPath: record)
+    config.maxHeldMessages = settings.binanceMaxHeldMessages
+    return config
   }
 
   static func feed(for settings: Settings, live: Bool, intervals: [String] = []) throws -> Feed {
@@ -134,8 +137,9 @@ enum Session {
         throw EngineFailure(message: "http: \(error)", code: 2)
       }
     }
-    defer { services?.shutdownBlocking(flush: .seconds(2)) }
-    let signals = installSignalHandlers(engine: engine)
+    defer { services?.shutdownBlocking(flush: .seconds(1)) }
+    let stopping = Stopping()
+    let signals = installSignalHandlers(engine: engine, stopping: stopping)
     let watcher: SettingsWatcher? =
       live
       ? SettingsWatcher(
@@ -173,7 +177,9 @@ enum Session {
     let result: RunSummary
     do {
       result = try engine.run(feed: feed)
+      stopping.engineReturned()
     } catch {
+      stopping.engineReturned()
       if settings.debugUpdates { StandardError.write(engine.ring.dump()) }
       throw EngineFailure(message: error.description, code: 1)
     }
@@ -196,13 +202,16 @@ enum Session {
     pthread_sigmask(SIG_BLOCK, &set, nil)
   }
 
-  /// SIGINT/SIGTERM stop the engine cleanly (exit 0); SIGUSR1 prints the update ring.
-  static func installSignalHandlers(engine: CycleEngine) -> [DispatchSourceSignal] {
+  /// SIGINT/SIGTERM stop the engine cleanly (exit 0) within ``stopDeadline`` seconds,
+  /// whatever a worker is doing (see ``Stopping``); SIGUSR1 prints the update ring.
+  static func installSignalHandlers(engine: CycleEngine, stopping: Stopping)
+    -> [DispatchSourceSignal]
+  {
     var sources: [DispatchSourceSignal] = []
     for sig in [SIGINT, SIGTERM] {
       signal(sig, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-      source.setEventHandler { engine.requestStop() }
+      source.setEventHandler { stopping.request(engine: engine) }
       source.resume()
       sources.append(source)
     }
@@ -216,5 +225,55 @@ enum Session {
     usr1.resume()
     sources.append(usr1)
     return sources
+  }
+}
+
+/// A stop request that always ends the process in time. The engine stops at the end of the
+/// cycle in progress; a filter call still running after ``interruptAfter`` seconds is stopped
+/// at its next Lua instruction (that cycle is then not reported); and if the engine has not
+/// returned after ``deadline`` seconds (a worker stuck inside a C function, which no hook
+/// reaches), the process prints which strategy and symbol each busy worker is running and
+/// exits with status 1. A second signal does the same at once.
+final class Stopping: Sendable {
+  static let interruptAfter = 0.5
+  static let deadline = 1.5
+  private let requests = Atomic<Int>(0)
+  private let returned = Atomic<Bool>(false)
+
+  func request(engine: CycleEngine) {
+    let n = requests.add(1, ordering: .acquiringAndReleasing).newValue
+    engine.requestStop()
+    if n > 1 {
+      exitNow(engine: engine, why: "a second stop request")
+      return
+    }
+    DispatchQueue.global().asyncAfter(deadline: .now() + Self.interruptAfter) { [self] in
+      if !returned.load(ordering: .acquiring) { engine.interruptRunningCalls() }
+    }
+    DispatchQueue.global().asyncAfter(deadline: .now() + Self.deadline) { [self] in
+      if !returned.load(ordering: .acquiring) {
+        exitNow(engine: engine, why: "no return within \(Self.deadline) s")
+      }
+    }
+  }
+
+  /// The engine's run returned: the rest of the shutdown is the process's own.
+  func engineReturned() { returned.store(true, ordering: .releasing) }
+
+  private func exitNow(engine: CycleEngine, why: String) {
+    let busy = engine.runningCalls()
+    var lines = "engine: stopping (\(why)): "
+    if busy.isEmpty {
+      lines += "the engine did not finish its cycle; exiting\n"
+    } else {
+      lines += "\(busy.count) worker\(busy.count == 1 ? "" : "s") did not come back; exiting\n"
+      for call in busy {
+        lines +=
+          "engine: worker \(call.worker) is running strategy \(call.strategy) on \(call.symbol) "
+          + "(for \((call.seconds * 10).rounded() / 10) s)\n"
+      }
+    }
+    StandardError.write(lines)
+    _exit(1)
   }
 }

@@ -1,6 +1,10 @@
 import CLua
 import CLuaHost
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A Lua state with the sandbox installed, ready to run strategy chunks.
 /// Owned by one thread for its whole life, like ``LuaState``.
 public final class SandboxedState {
@@ -18,6 +22,13 @@ public final class SandboxedState {
     lua = try LuaState(memoryLimit: memoryLimit)
     (newEnvRef, addGlobalRef, readonlyRef, setPluginRef, clearPluginsRef) = try Sandbox.install(
       in: lua)
+    #if DEBUG
+      // Tests of the stop path need a call stuck where nothing reaches it (debug builds only).
+      if getenv("ENGINE_TEST_C_STALL") != nil {
+        lua_pushcclosure(lua.L, clua_teststall, 0)
+        try addGlobal("test_stall_in_c")
+      }
+    #endif
   }
 
   /// Makes `require(name)` load `source` (shown as `path` in messages); nil removes it.

@@ -41,6 +41,19 @@ public final class CyclePhaseLock: @unchecked Sendable {  // safe: pthread rwloc
     return try body()
   }
 
+  /// Runs `body` in the read phase if it can be entered within `timeoutMs`; nil otherwise.
+  /// For threads that must not wait on the cycle (diagnostics).
+  public func withReadPhase<T>(timeoutMs: Int, _ body: () -> T) -> T? {
+    var deadline = timespec()
+    clock_gettime(CLOCK_REALTIME, &deadline)
+    let nanos = Int(deadline.tv_nsec) + timeoutMs * 1_000_000
+    deadline.tv_sec += nanos / 1_000_000_000
+    deadline.tv_nsec = nanos % 1_000_000_000
+    guard pthread_rwlock_timedrdlock(lock, &deadline) == 0 else { return nil }
+    defer { pthread_rwlock_unlock(lock) }
+    return body()
+  }
+
   /// Runs `body` in the read phase (shared with other readers).
   @inline(__always)
   public func withReadPhase<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {

@@ -70,7 +70,7 @@ struct SettingsTests {
 
   @Test("keys and their environment variable names")
   func keysAndEnvironmentNames() {
-    #expect(Settings.keys.count == 36)
+    #expect(Settings.keys.count == 38)
     #expect(Set(Settings.keys).count == 36)
     #expect(Settings.environmentVariableName(forKey: "tracking.mode") == "TRACKING_MODE")
     #expect(Settings.environmentVariableName(forKey: "cycle_ms") == "CYCLE_MS")

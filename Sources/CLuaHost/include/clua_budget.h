@@ -129,4 +129,9 @@ unsigned long long clua_tagof(const clua_Budget *b);
 int clua_interrupt(clua_Budget *b, unsigned long long calls, int reason, pthread_t thread,
                    int sig);
 
+/// Never returns, whatever signal arrives: a C function no hook or interrupt can stop, which
+/// debug builds offer to tests (`ENGINE_TEST_C_STALL`) to check that a stop request still
+/// ends the process.
+int clua_teststall(lua_State *L);
+
 #endif
