@@ -155,7 +155,14 @@ static void onsignal(int sig) {
   lua_sethook(b->L, interrupthook, LUA_MASKCOUNT, 1);
 }
 
+/* The signal whose handler interrupts calls (set once by clua_interrupt_install). */
+static int interruptsignal = 0;
+/* Whether this thread blocked that signal before it was bound (restored when unbound):
+   threads of some runtimes (libdispatch's workers) block every signal. */
+static __thread int wasblocked __attribute__((tls_model("initial-exec")));
+
 int clua_interrupt_install(int sig) {
+  __atomic_store_n(&interruptsignal, sig, __ATOMIC_RELAXED);
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = onsignal;
@@ -164,7 +171,20 @@ int clua_interrupt_install(int sig) {
   return sigaction(sig, &action, NULL);
 }
 
-void clua_interrupt_bind(clua_Budget *b) { bound = b; }
+void clua_interrupt_bind(clua_Budget *b) {
+  int sig = __atomic_load_n(&interruptsignal, __ATOMIC_RELAXED);
+  sigset_t set;
+  sigemptyset(&set);
+  if (sig) sigaddset(&set, sig);
+  if (b != NULL && bound == NULL && sig) {
+    sigset_t old;
+    pthread_sigmask(SIG_UNBLOCK, &set, &old);
+    wasblocked = sigismember(&old, sig) == 1;
+  } else if (b == NULL && bound != NULL && sig && wasblocked) {
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+  }
+  bound = b;
+}
 
 unsigned long long clua_callsof(const clua_Budget *b) {
   return __atomic_load_n(&b->calls, __ATOMIC_RELAXED);

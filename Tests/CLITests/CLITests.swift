@@ -27,7 +27,8 @@ enum EngineProcess {
   /// Runs `engine args`. With `interruptWhenLines`, sends SIGINT once stdout holds that many
   /// lines (or after `timeout` seconds), as a user pressing Ctrl-C would.
   static func run(
-    _ args: [String], interruptWhenLines: Int? = nil, timeout: Double = 90, cwd: URL? = nil
+    _ args: [String], interruptWhenLines: Int? = nil, timeout: Double = 90, cwd: URL? = nil,
+    environment extra: [String: String] = [:]
   ) throws -> Result {
     let process = Process()
     process.executableURL = executable
@@ -38,6 +39,7 @@ enum EngineProcess {
     {
       environment.removeValue(forKey: key)
     }
+    for (key, value) in extra { environment[key] = value }
     process.environment = environment
     // Files, not pipes: the output can be watched while the process runs, and a full pipe
     // can never block it.

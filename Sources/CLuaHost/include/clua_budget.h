@@ -114,8 +114,9 @@ void clua_charge(lua_State *L, size_t units);
 /// count hook that raises at the call's next Lua instruction. Returns 0, or -1 on failure.
 int clua_interrupt_install(int sig);
 
-/// Binds the calling thread to `b`: a signal delivered to this thread interrupts the state's
-/// running call, if it is the one requested. Call on the thread that owns the state.
+/// Binds the calling thread to `b` (NULL: unbinds): a signal delivered to this thread
+/// interrupts the state's running call, if it is the one requested. Call on the thread that
+/// owns the state; the interrupt signal is unblocked on it while bound.
 void clua_interrupt_bind(clua_Budget *b);
 
 /// What another thread may read of a state's running call: `calls` (odd while a call runs)

@@ -1,0 +1,111 @@
+import CLua
+import CLuaHost
+import Testing
+
+@testable import LuaKit
+
+/// Every C function a strategy can reach either charges its work to the call's budget or is
+/// bounded by the memory cap: a careless or hostile call ends with an error in bounded time,
+/// and the state keeps working.
+@Suite("Library calls are bounded", .timeLimit(.minutes(2)))
+struct BoundedLibraryTests {
+  /// Chunks that would run for minutes (or forever) inside C with Lua's own library.
+  static let hostile: [(String, String)] = [
+    ("find", #"string.find(string.rep("a", 4000), ".-.-.-.-b")"#),
+    ("match", #"string.match(string.rep("a", 4000), ".-.-.-.-b")"#),
+    ("gmatch", #"for _ in string.gmatch(string.rep("a", 4000), ".-.-.-.-b") do end"#),
+    ("gsub", #"string.gsub(string.rep("a", 4000), ".-.-.-.-b", "")"#),
+    ("method", #"local s = ("a"):rep(4000) s:find(".-.-.-.-b")"#),
+    ("find_in_loop", #"local s = ("ab"):rep(2000) for i = 1, 1e6 do s:find("(a-b)-$") end"#),
+    ("plain_find", #"string.find(string.rep("a", 1e6), string.rep("a", 1000) .. "b", 1, true)"#),
+    ("rep_empty", #"string.rep("", 1e15)"#),
+    ("rep_large", #"string.rep("x", 1e7, "")"#),
+    ("upper_loop", #"local s = string.rep("x", 1e6) for i = 1, 1e6 do s:upper() end"#),
+    ("byte_loop", #"local s = string.rep("x", 1e5) for i = 1, 1e6 do s:byte(1, -1) end"#),
+    (
+      "format_loop",
+      #"local f = string.rep("%d", 1e4) for i = 1, 1e6 do pcall(string.format, f) end"#
+    ),
+    (
+      "concat_meta",
+      #"table.concat(setmetatable({}, { __index = table.concat }), "", 1, 1e15)"#
+    ),
+    (
+      "insert_len",
+      #"table.insert(setmetatable({}, { __len = function() return math.maxinteger - 1 end }), 1, 0)"#
+    ),
+    (
+      "remove_len",
+      #"table.remove(setmetatable({}, { __len = function() return 1 << 62 end }), 1)"#
+    ),
+    ("move_range", #"table.move({}, 1, 1 << 62, 2)"#),
+    ("unpack_loop", #"for i = 1, 1e6 do table.unpack({}, 1, 5e5) end"#),
+    (
+      "sort_large",
+      #"local t = {} for i = 1, 2e5 do t[i] = (i * 7919) % 100003 end table.sort(t) table.sort(t, function(a, b) return a > b end)"#
+    ),
+    (
+      "sort_meta",
+      #"table.sort(setmetatable({}, { __len = function() return (1 << 31) - 2 end, __index = rawlen, __newindex = rawlen }))"#
+    ),
+    (
+      "utf8_loop",
+      #"local s = string.rep("\u{1F600}", 1e5) for i = 1, 1e6 do utf8.len(s) utf8.codepoint(s, 1, -1) end"#
+    ),
+    (
+      "load_reader",
+      #"load(function() return string.rep(" ", 1e6) end)"#
+    ),
+    ("load_loop", #"local s = string.rep(" ", 1e6) for i = 1, 1e6 do load(s) end"#),
+    ("tonumber_loop", #"local s = string.rep("1", 1e6) for i = 1, 1e6 do tonumber(s) end"#),
+    (
+      "tostring_meta",
+      #"tostring(setmetatable({}, { __tostring = function() while true do end end }))"#
+    ),
+    (
+      "format_meta",
+      #"string.format("%s", setmetatable({}, { __tostring = function() while true do end end }))"#
+    ),
+    (
+      "error_object",
+      #"error(setmetatable({}, { __tostring = function() while true do end end }))"#
+    ),
+    ("concat_op", #"local s = string.rep("x", 1e6) for i = 1, 1e6 do local t = s .. i end"#),
+    ("memory", #"local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1e5) .. i end"#),
+  ]
+
+  @Test("a hostile call ends with an error and the state keeps working", arguments: hostile)
+  func bounded(name: String, chunk: String) throws {
+    let s = try SandboxedState(memoryLimit: 64 << 20)
+    s.instructionBudget = 1_000_000
+    let result = run(chunk, in: s, id: name)
+    guard case .failure(let error) = result else {
+      Issue.record("\(name): expected an error, got \(result)")
+      return
+    }
+    let bounded = [
+      "instruction budget exceeded", "not enough memory", "error in error handling",
+      "too many results", "C stack overflow",
+    ]
+    #expect(bounded.contains { error.message.contains($0) }, "\(name): \(error.message)")
+    #expect(try run("return ('alive'):upper()", in: s).get() == "ALIVE")
+  }
+
+  @Test("without a budget the bounded functions answer as Lua's own")
+  func unbudgeted() throws {
+    let s = try SandboxedState()
+    let cases: [(String, String)] = [
+      (#"return string.rep("ab", 3, "-")"#, "ab-ab-ab"),
+      (##"return select("#", string.byte("hello", 1, -1))"##, "5"),
+      (#"return string.format("%5.2f|%s", 3.14159, "x")"#, " 3.14|x"),
+      (#"return utf8.len("h\u{E9}llo")"#, "5"),
+      (#"return table.concat({1, 2, 3}, ",")"#, "1,2,3"),
+      (#"local t = {3, 1, 2} table.sort(t) return table.concat(t)"#, "123"),
+      (#"return tonumber("0x10")"#, "16"),
+      (#"return (string.gsub("hello world", "o", "0"))"#, "hell0 w0rld"),
+    ]
+    for (source, expected) in cases {
+      #expect(try run(source, in: s).get() == expected, "\(source)")
+    }
+  }
+}
