@@ -10,6 +10,16 @@ public enum StrategyChecker {
     limits: SandboxLimits = SandboxLimits()
   ) throws(EngineError) -> (checked: Int, problems: [String]) {
     let code = try CodeSet.load(strategies: directory, plugins: plugins)
+    return check(
+      strategies: code.strategies, plugins: code.plugins, maxCandles: maxCandles, limits: limits)
+  }
+
+  /// The same check on sources already in memory (strategies in the order given).
+  public static func check(
+    strategies: [StrategySource], plugins: [StrategySource] = [], maxCandles: Int = 500,
+    limits: SandboxLimits = SandboxLimits()
+  ) -> (checked: Int, problems: [String]) {
+    let code = CodeSet(strategies: strategies, plugins: plugins)
     var problems: [String] = []
     for plugin in code.plugins {
       let probe = StrategySource(

@@ -1,0 +1,1 @@
+return { min_candles = -1.5, filter = function() end }

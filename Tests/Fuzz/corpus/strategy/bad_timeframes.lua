@@ -1,0 +1,1 @@
+return { timeframes = { "1m", "" }, filter = function() end }

@@ -1,0 +1,1 @@
+error("other.lua:3: not here", 0)

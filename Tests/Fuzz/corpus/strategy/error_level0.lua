@@ -1,0 +1,1 @@
+return { filter = function(s) error("no position", 0) end }

@@ -1,0 +1,1 @@
+return { filter = function(s) error(42) end }

@@ -1,0 +1,1 @@
+return { filter = function(s) error({ code = 42 }) end }

@@ -1,0 +1,2 @@
+x = 1
+return { filter = function(s) _G.ta = nil; _ENV.math = nil; return false end }

@@ -1,0 +1,1 @@
+return { filter = function(s) return true, string.rep("y", 1e6) end }

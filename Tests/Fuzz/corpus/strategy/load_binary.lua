@@ -1,0 +1,1 @@
+return { filter = function(s) return load("\27Lua", "x", "b") end }

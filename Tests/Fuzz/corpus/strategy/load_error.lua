@@ -1,0 +1,2 @@
+local f, e = load("return +", "=chunk")
+return { filter = function(s) error(e) end }

@@ -1,0 +1,1 @@
+return { filter = function(s) setmetatable({}, { __gc = function() end }) return true end }

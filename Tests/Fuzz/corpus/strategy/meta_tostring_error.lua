@@ -1,0 +1,1 @@
+return { filter = function(s) error(setmetatable({}, { __tostring = function() return "custom error" end })) end }

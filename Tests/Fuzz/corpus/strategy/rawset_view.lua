@@ -1,0 +1,1 @@
+return { filter = function(s) rawset(s, "price", -1) return true end }

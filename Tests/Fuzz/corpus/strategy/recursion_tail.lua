@@ -1,0 +1,2 @@
+local function f(n) return f(n + 1) end
+return { filter = function(s) return f(1) end }

@@ -1,0 +1,1 @@
+return { filter = function(s) return #string.rep("ab", 1000, ",") > 0 end }

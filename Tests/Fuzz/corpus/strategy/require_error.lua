@@ -1,0 +1,4 @@
+local p = require("bad")
+return { filter = function(s) return true end }
+--@plugin bad
+error({})

@@ -1,0 +1,2 @@
+local p = require("nope")
+return { filter = function(s) return p end }

@@ -1,0 +1,4 @@
+local p = require("loop")
+return { filter = function(s) return true end }
+--@plugin loop
+return require("loop")

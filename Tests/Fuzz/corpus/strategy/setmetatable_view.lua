@@ -1,0 +1,1 @@
+return { filter = function(s) setmetatable(s, nil) return true end }

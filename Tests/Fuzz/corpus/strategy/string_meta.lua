@@ -1,0 +1,1 @@
+return { filter = function(s) getmetatable("").__index = {} return true end }

@@ -1,0 +1,1 @@
+return { filter = function(s) return s.price > end }

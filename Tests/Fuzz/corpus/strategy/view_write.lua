@@ -1,0 +1,1 @@
+return { timeframes = { "1m" }, filter = function(s) s.klines["1m"].close[1] = 0 end }
