@@ -41,33 +41,43 @@ let package = Package(
     .target(
       name: "CLuaHost", dependencies: ["CLua"],
       cSettings: [.enableWarning("all"), .enableWarning("extra")]),
-    .target(name: "LuaKit", dependencies: ["CLua", "CLuaHost"]),
+    // Threads, clocks and stderr: what every layer shares.
+    .target(name: "Support"),
+    .target(name: "LuaKit", dependencies: ["CLua", "CLuaHost", "Support"]),
     // TA-Lib-compatible indicators over contiguous columns (pure Swift, no dependencies).
     .target(name: "Indicators"),
     .target(
       name: "Tracking",
-      dependencies: [.product(name: "Atomics", package: "swift-atomics")]
+      dependencies: ["Support", .product(name: "Atomics", package: "swift-atomics")]
     ),
     .target(
       name: "Feeds",
       dependencies: [
-        "Tracking", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        "Support", "Tracking", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
       ]),
     // Binance's public WebSocket streams and REST backfill, as a Feed.
     .target(
       name: "BinanceFeed",
       dependencies: [
-        "Feeds", "Tracking",
+        "Support", "Feeds", "Tracking",
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         .product(name: "Logging", package: "swift-log"),
       ]
     ),
+    // Evaluating strategies on symbols: the Lua runtime, the views, `ta`, the workers.
+    .target(
+      name: "Evaluation",
+      dependencies: [
+        "CLua", "CLuaHost", "LuaKit", "Support", "Tracking", "Indicators",
+        .product(name: "Atomics", package: "swift-atomics"),
+      ]
+    ),
     .target(
       name: "Engine",
       dependencies: [
-        "CLua", "CLuaHost", "LuaKit", "Tracking", "Feeds", "Indicators",
+        "CLua", "CLuaHost", "LuaKit", "Evaluation", "Support", "Tracking", "Feeds", "Indicators",
         .product(name: "Atomics", package: "swift-atomics"),
         .product(name: "Configuration", package: "swift-configuration"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -77,7 +87,7 @@ let package = Package(
     .target(
       name: "EngineServer",
       dependencies: [
-        "Engine", "Tracking",
+        "Engine", "Evaluation", "Support", "Tracking",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -90,21 +100,21 @@ let package = Package(
     .executableTarget(
       name: "EngineCLI",
       dependencies: [
-        "Engine", "Feeds", "Tracking", "BinanceFeed", "EngineServer",
+        "Engine", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed", "EngineServer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
-    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua", "CLuaHost"]),
+    .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua", "CLuaHost", "Support"]),
     .testTarget(
       name: "IndicatorsTests", dependencies: ["Indicators"], resources: [.copy("Fixtures")]),
     .testTarget(
       name: "TrackingTests",
-      dependencies: ["Tracking", .product(name: "Atomics", package: "swift-atomics")]),
-    .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Tracking"]),
+      dependencies: ["Tracking", "Support", .product(name: "Atomics", package: "swift-atomics")]),
+    .testTarget(name: "FeedsTests", dependencies: ["Feeds", "Tracking", "Support"]),
     .testTarget(
       name: "BinanceFeedTests",
       dependencies: [
-        "BinanceFeed", "Feeds", "Tracking", "Engine",
+        "BinanceFeed", "Feeds", "Tracking", "Engine", "Evaluation", "Support",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -113,11 +123,13 @@ let package = Package(
     ),
     .testTarget(
       name: "EngineTests",
-      dependencies: ["Engine", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost"]),
+      dependencies: [
+        "Engine", "Evaluation", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost", "Support",
+      ]),
     .testTarget(
       name: "EngineServerTests",
       dependencies: [
-        "EngineServer", "Engine", "Feeds", "Tracking",
+        "EngineServer", "Engine", "Evaluation", "Feeds", "Tracking", "Support",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),

@@ -3,6 +3,7 @@ import Dispatch
 import Feeds
 import Foundation
 import Tracking
+import Support
 
 /// Binance's public market-data WebSocket streams as a feed.
 ///

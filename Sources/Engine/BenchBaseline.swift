@@ -1,6 +1,7 @@
 import CLua
 import CLuaHost
 import Tracking
+import Support
 
 /// The reference rows issue 5's targets are stated against ("plain C function", "Lua, numbers
 /// as arguments, RSI computed natively"), measured in the same bench run on the same events,

@@ -2,6 +2,8 @@ import Feeds
 import Foundation
 import Histogram
 import Tracking
+import Support
+import Evaluation
 
 #if canImport(Glibc)
   import Glibc

@@ -3,6 +3,8 @@ import Foundation
 import LuaKit
 import Synchronization
 import Tracking
+import Support
+import Evaluation
 
 #if canImport(Glibc)
   import Glibc

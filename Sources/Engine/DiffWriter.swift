@@ -1,3 +1,5 @@
+import Support
+import Evaluation
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -108,22 +110,6 @@ public enum JSONText {
     case .integer(let i): appendInteger(i, to: &out)
     case .number(let x): appendNumber(x, to: &out)
     case .string(let s): appendString(s, to: &out)
-    }
-  }
-}
-
-/// Writes all bytes to a file descriptor.
-func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
-  bytes.withUnsafeBytes { buf in
-    var offset = 0
-    while offset < buf.count {
-      guard let base = buf.baseAddress else { return }
-      let n = write(fd, base + offset, buf.count - offset)
-      if n <= 0 {
-        if n < 0, errno == EINTR { continue }
-        return
-      }
-      offset += n
     }
   }
 }

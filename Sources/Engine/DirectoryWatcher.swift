@@ -2,6 +2,8 @@ import Foundation
 import LuaKit
 import Synchronization
 import Tracking
+import Support
+import Evaluation
 
 #if canImport(Glibc)
   import Glibc

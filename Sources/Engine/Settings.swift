@@ -9,6 +9,7 @@
 // Loading lives in Settings+Loading.swift (swift-configuration's ConfigReader does the lookup).
 
 import Foundation
+import Evaluation
 
 /// Which symbols each cycle reports.
 public enum TrackingMode: String, Sendable, CaseIterable {

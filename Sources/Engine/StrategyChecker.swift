@@ -1,4 +1,5 @@
 import Tracking
+import Evaluation
 
 /// `engine check DIR`: compiles every strategy in a scratch state and calls its filter once
 /// on a synthetic symbol, so runtime errors on ordinary data show up before going live.

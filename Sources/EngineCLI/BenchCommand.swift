@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import LuaKit
+import Support
 
 /// `engine bench`: the built-in benchmark.
 struct BenchCommand: ParsableCommand {

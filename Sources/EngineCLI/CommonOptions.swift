@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Evaluation
 
 /// Options shared by `engine`, `engine replay` and `engine bench`. Each one overrides the
 /// setting of the same key (environment variable, then config file, then default).

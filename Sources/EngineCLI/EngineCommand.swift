@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import LuaKit
+import Support
 
 @main
 struct EngineCommand: ParsableCommand {

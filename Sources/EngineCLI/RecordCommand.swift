@@ -5,6 +5,8 @@ import Engine
 import Feeds
 import Foundation
 import LuaKit
+import Support
+import Evaluation
 
 /// `engine record --feed sim --out FILE`: writes a feed's messages, one per line, exactly as
 /// produced, so `engine replay FILE` reproduces the run.

@@ -6,6 +6,8 @@ import Feeds
 import Foundation
 import LuaKit
 import Synchronization
+import Support
+import Evaluation
 
 #if canImport(Glibc)
   import Glibc

@@ -4,6 +4,7 @@
 import Engine
 import Foundation
 import Synchronization
+import Evaluation
 
 /// Fans server-sent events out to subscribers without ever waiting: each subscriber has a
 /// bounded buffer (the newest events are kept when a slow client falls behind).

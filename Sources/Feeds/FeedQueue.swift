@@ -2,6 +2,7 @@ import Dispatch
 import NIOConcurrencyHelpers
 import Synchronization
 import Tracking
+import Support
 
 /// A line the feed skipped, with where it was.
 public struct FeedProblem: Sendable, Equatable {
@@ -87,14 +88,6 @@ public final class FeedQueue: Sendable {
     space.signal()
     return message
   }
-}
-
-/// A flag raised once to ask threads to stop.
-public final class StopFlag: Sendable {
-  private let raised = Atomic<Bool>(false)
-  public init() {}
-  public var isRaised: Bool { raised.load(ordering: .acquiring) }
-  public func raise() { raised.store(true, ordering: .releasing) }
 }
 
 /// A source of market data, run on a thread of its own.

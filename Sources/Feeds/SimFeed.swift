@@ -1,4 +1,5 @@
 import Tracking
+import Support
 
 #if canImport(Glibc)
   import Glibc

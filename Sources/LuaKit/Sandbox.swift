@@ -1,5 +1,6 @@
 import CLua
 import CLuaHost
+import Support
 
 /// The one place that defines what a strategy can reach (after Redis's
 /// `scriptingEnableGlobalsProtection` and Suricata's restricted states).

@@ -6,6 +6,8 @@ import Tracking
 import Engine
 
 @testable import BinanceFeed
+import Support
+@testable import Evaluation
 
 // MARK: - Fixtures
 

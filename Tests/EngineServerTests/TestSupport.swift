@@ -7,6 +7,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Synchronization
+@testable import Evaluation
 
 /// Shared helpers: strategies, an engine running on the simulator with services, HTTP calls.
 enum Support {

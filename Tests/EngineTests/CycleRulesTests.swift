@@ -5,6 +5,8 @@ import Testing
 import Tracking
 
 @testable import Engine
+import Support
+@testable import Evaluation
 
 @Suite("Cycle rules", .serialized)
 struct CycleRulesTests {

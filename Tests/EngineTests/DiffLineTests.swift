@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Engine
+@testable import Evaluation
 
 /// The diff line format (CONTRACT §5), written by hand for speed: every piece checked against
 /// Foundation's JSON reader and against exact expected text.

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import Engine
+@testable import Evaluation
 
 /// CONTRACT §6, driven for real: the engine runs on the simulator, a watcher on the
 /// strategies directory, and the test edits files the way editors do.

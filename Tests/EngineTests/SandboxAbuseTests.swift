@@ -3,6 +3,7 @@ import Testing
 import Tracking
 
 @testable import Engine
+@testable import Evaluation
 
 /// Escapes and abuses a hostile or careless strategy might try. Each runs beside the example
 /// strategies on the same replay: it must be contained (an error for it, at worst), and the

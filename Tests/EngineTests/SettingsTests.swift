@@ -71,7 +71,7 @@ struct SettingsTests {
   @Test("keys and their environment variable names")
   func keysAndEnvironmentNames() {
     #expect(Settings.keys.count == 38)
-    #expect(Set(Settings.keys).count == 36)
+    #expect(Set(Settings.keys).count == 38)
     #expect(Settings.environmentVariableName(forKey: "tracking.mode") == "TRACKING_MODE")
     #expect(Settings.environmentVariableName(forKey: "cycle_ms") == "CYCLE_MS")
     #expect(Settings.environmentVariableName(forKey: "sim.symbols") == "SIM_SYMBOLS")
@@ -89,7 +89,8 @@ struct SettingsTests {
       "tracking.mode": "all", "sim.symbols": "1000", "sim.seed": "18446744073709551615",
       "speed": "max", "strict": "true", "debug_updates": "yes",
       "sandbox.instruction_budget": "5000", "sandbox.memory_mb": "8",
-      "sandbox.max_failing_cycles": "0", "feed.binance.symbols": "btcusdt, ETHUSDT",
+      "sandbox.max_failing_cycles": "0", "sandbox.call_timeout_ms": "0",
+      "feed.binance.symbols": "btcusdt, ETHUSDT", "feed.binance.max_held_messages": "7",
       "feed.binance.quote": "fdusd", "feed.binance.max_symbols": "50",
       "feed.binance.ticker": "mini",
       "feed.binance.ws_url": "ws://127.0.0.1:9000",
@@ -123,6 +124,8 @@ struct SettingsTests {
     expected.instructionBudget = 5000
     expected.memoryMB = 8
     expected.maxFailingCycles = 0
+    expected.callTimeoutMs = 0
+    expected.binanceMaxHeldMessages = 7
     expected.binanceSymbols = ["BTCUSDT", "ETHUSDT"]
     expected.binanceQuote = "FDUSD"
     expected.binanceMaxSymbols = 50

@@ -4,6 +4,7 @@ import Testing
 import Tracking
 
 @testable import Engine
+@testable import Evaluation
 
 /// The symbol view `s` and its kline views, read through one worker's runtime while it moves
 /// from symbol to symbol (the kline views are shared per worker and follow the symbol being

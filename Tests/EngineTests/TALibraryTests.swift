@@ -5,6 +5,7 @@ import Testing
 import Tracking
 
 @testable import Engine
+@testable import Evaluation
 
 @Suite("The ta library in Lua")
 struct TALibraryTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Engine
+@testable import Evaluation
 
 /// How a pass's symbols are shared out: workers take chunks from one ``SymbolQueue`` as they go
 /// (worker 0 on the cycle thread), so the share of each varies from run to run; what the

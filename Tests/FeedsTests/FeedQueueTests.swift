@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Feeds
+import Support
 
 @Suite("Feed queue")
 struct FeedQueueTests {

@@ -5,6 +5,7 @@ import CLua
 import CLuaHost
 import LuaKit
 import Tracking
+import Support
 
 /// One worker's Lua state with every strategy compiled into it, and the symbol views.
 ///
@@ -25,34 +26,34 @@ import Tracking
 /// Host-side Lua API calls outside `lua_pcall` (refreshing views) only push numbers into
 /// pre-created tables and create small views; they raise only on out-of-memory, which the
 /// engine does not cap for host work.
-final class StrategyRuntime {
+package final class StrategyRuntime {
   /// The check a filter of call class 2 runs before each call (`clua_EnvGuard`): its
   /// environment still holds the host's libraries it calls. Owned by the compiled strategy;
   /// read and updated only by calls on the worker's thread.
-  final class EnvGuard {
-    let pointer = UnsafeMutablePointer<clua_EnvGuard>.allocate(capacity: 1)
-    init() { pointer.initialize(to: clua_EnvGuard()) }
+  package final class EnvGuard {
+    package let pointer = UnsafeMutablePointer<clua_EnvGuard>.allocate(capacity: 1)
+    package init() { pointer.initialize(to: clua_EnvGuard()) }
     deinit { pointer.deallocate() }
   }
 
-  struct Compiled {
-    var info: StrategyInfo
-    var filterRef: Int32
+  package struct Compiled {
+    package var info: StrategyInfo
+    package var filterRef: Int32
     /// What a call may run (`clua_filterclass`): 0, provably within the instruction budget
     /// (no loop, no call), so no count hook; 1, the hook; 2, within it while `envGuard` holds
     /// (calls only `ta.NAME`/`math.NAME`, and the strategy's `ta`/`math` are the host's).
-    var callClass: Int32
+    package var callClass: Int32
     /// The check of class 2 (nil for the others).
-    var envGuard: EnvGuard?
+    package var envGuard: EnvGuard?
     /// Interval index in the store for each timeframe, once the interval is known.
-    var intervalIndices: [Int?]
+    package var intervalIndices: [Int?]
   }
 
-  let state: SandboxedState
-  let store: MarketStore
-  let budget: Int32
+  package let state: SandboxedState
+  package let store: MarketStore
+  package let budget: Int32
   private(set) var strategies: [Compiled] = []
-  var L: OpaquePointer { state.lua.L }
+  package var L: OpaquePointer { state.lua.L }
 
   /// Per symbol, its name as a Lua string (a registry reference, made on first use), in a
   /// flat buffer sized for `max_symbols`: the hot path reads it through a pointer.
@@ -82,10 +83,10 @@ final class StrategyRuntime {
   private var udataLayout: Int32 = 0
   private var validatorRef: Int32 = 0
   /// The symbol the kline views read: the one last prepared (see ``prepareView(_:)``).
-  let current: UnsafeMutablePointer<Int32>
+  package let current: UnsafeMutablePointer<Int32>
   /// Per interval, the current symbol's candles as the C metamethods read them (rewritten by
   /// ``prepareView(_:)`` for every symbol).
-  let windows: UnsafeMutablePointer<clua_SeriesWindow>
+  package let windows: UnsafeMutablePointer<clua_SeriesWindow>
   /// The shared `s.klines` object, and the table behind it: interval name → series view,
   /// holding only the intervals where the current symbol has candles.
   private var klinesRef: Int32 = LUA_NOREF
@@ -100,7 +101,7 @@ final class StrategyRuntime {
   /// Intervals whose series views exist (store interval indices 0..<builtIntervals).
   private var builtIntervals = 0
 
-  init(store: MarketStore, limits: SandboxLimits) throws(EngineError) {
+  package init(store: MarketStore, limits: SandboxLimits) throws(EngineError) {
     self.store = store
     self.budget = Int32(clamping: limits.instructionBudget)
     viewCapacity = store.symbols.capacity
@@ -133,7 +134,7 @@ final class StrategyRuntime {
   // MARK: Strategies
 
   /// Compiles `source` into this state. On failure, the message is `path:line: message`.
-  func compile(_ source: StrategySource) throws(EngineError) -> Compiled {
+  package func compile(_ source: StrategySource) throws(EngineError) -> Compiled {
     let lua = state.lua
     let top = lua.top
     defer { lua.top = top }
@@ -180,18 +181,18 @@ final class StrategyRuntime {
   }
 
   /// Replaces the whole strategy list (ordered by id); filters no longer listed are released.
-  func install(_ compiled: [Compiled]) {
+  package func install(_ compiled: [Compiled]) {
     let kept = Set(compiled.map(\.filterRef))
     for old in strategies where !kept.contains(old.filterRef) { state.lua.unref(old.filterRef) }
     strategies = compiled
   }
 
   /// The compiled strategy with this id, if installed.
-  func compiled(id: String) -> Compiled? { strategies.first { $0.info.id == id } }
+  package func compiled(id: String) -> Compiled? { strategies.first { $0.info.id == id } }
 
   /// Hands the plugin sources to `require`; if any changed, loaded plugin values are
   /// forgotten so strategies compiled afterwards get the new versions.
-  func setPlugins(_ plugins: [StrategySource]) throws(EngineError) {
+  package func setPlugins(_ plugins: [StrategySource]) throws(EngineError) {
     guard plugins != pluginSources else { return }
     do {
       let names = Set(plugins.map(\.id))
@@ -209,7 +210,7 @@ final class StrategyRuntime {
   private var pluginSources: [StrategySource] = []
 
   /// Full file paths in a Lua message whose chunk name Lua shortened.
-  func restorePaths(_ message: String, _ path: String) -> String {
+  package func restorePaths(_ message: String, _ path: String) -> String {
     guard message.hasPrefix("...") else { return message }
     return LuaError.restoringPaths(in: message, from: [path] + pluginSources.map(\.path))
   }
@@ -217,7 +218,7 @@ final class StrategyRuntime {
   // MARK: Evaluation
 
   /// The result of one filter call.
-  enum Outcome {
+  package enum Outcome {
     case match(DiffInfo?)
     case noMatch
     case notEvaluable
@@ -226,16 +227,16 @@ final class StrategyRuntime {
 
   /// What the evaluation loop needs of each strategy, copied out once per job so the loop
   /// touches only local arrays.
-  struct Plan {
-    var filterRefs: [Int32]
-    var callClasses: [Int32]
-    var guards: [UnsafeMutablePointer<clua_EnvGuard>?]
-    var minCandles: [Int]
+  package struct Plan {
+    package var filterRefs: [Int32]
+    package var callClasses: [Int32]
+    package var guards: [UnsafeMutablePointer<clua_EnvGuard>?]
+    package var minCandles: [Int]
     /// Store interval index of each declared timeframe (-1: not seen yet, so no candles).
-    var intervals: [[Int]]
+    package var intervals: [[Int]]
   }
 
-  func makePlan() -> Plan {
+  package func makePlan() -> Plan {
     Plan(
       filterRefs: strategies.map(\.filterRef), callClasses: strategies.map(\.callClass),
       guards: strategies.map { $0.envGuard?.pointer },
@@ -247,7 +248,7 @@ final class StrategyRuntime {
   /// Whether `symbol` has the data strategy `k` needs (`min_candles` candles in every
   /// declared timeframe; the ticker is checked by the caller).
   @inline(__always)
-  func isEvaluable(_ k: Int, symbol: Int32, plan: Plan) -> Bool {
+  package func isEvaluable(_ k: Int, symbol: Int32, plan: Plan) -> Bool {
     let minCandles = plan.minCandles[k]
     guard minCandles > 0 else { return true }
     for iv in plan.intervals[k] {
@@ -259,7 +260,7 @@ final class StrategyRuntime {
   /// Points the worker's views at `symbol` (refilling `s` if the symbol or its data
   /// changed); returns the registry reference of `s`, the proxy handed to filters.
   @inline(__always) @discardableResult
-  func prepareView(_ symbol: Int32) -> Int32 {
+  package func prepareView(_ symbol: Int32) -> Int32 {
     if pointViews(at: symbol) { arm(symbol) }
     return proxyRef
   }
@@ -300,7 +301,7 @@ final class StrategyRuntime {
 
   /// Calls strategy `k`'s filter on `symbol` (whose view must be prepared); convenience for
   /// tools and tests.
-  func evaluate(_ k: Int, symbol: Int32) -> Outcome {
+  package func evaluate(_ k: Int, symbol: Int32) -> Outcome {
     let plan = makePlan()
     guard store.ticker(symbol).hasTicker, isEvaluable(k, symbol: symbol, plan: plan) else {
       return .notEvaluable
@@ -314,12 +315,12 @@ final class StrategyRuntime {
   /// What a filter call evaluates, as a watchdog on another thread reads it (`clua_tagof`):
   /// the strategy's index and the symbol's.
   @inline(__always)
-  static func callTag(strategy: Int, symbol: Int32) -> UInt64 {
+  package static func callTag(strategy: Int, symbol: Int32) -> UInt64 {
     UInt64(truncatingIfNeeded: strategy) << 32 | UInt64(UInt32(bitPattern: symbol))
   }
 
   /// The strategy and symbol indices of a ``callTag(strategy:symbol:)``.
-  static func decodeTag(_ tag: UInt64) -> (strategy: Int, symbol: Int32) {
+  package static func decodeTag(_ tag: UInt64) -> (strategy: Int, symbol: Int32) {
     (Int(tag >> 32), Int32(bitPattern: UInt32(truncatingIfNeeded: tag)))
   }
 
@@ -328,7 +329,7 @@ final class StrategyRuntime {
   /// filter's call class says it stays within it and no strategy code has set a metatable) the
   /// instruction budget are armed for the call only.
   @inline(__always)
-  func call(
+  package func call(
     _ filterRef: Int32, callClass: Int32, envGuard: UnsafeMutablePointer<clua_EnvGuard>?,
     proxy: Int32, wantsInfo: Bool = true, tag: UInt64, path: @autoclosure () -> String
   ) -> Outcome {
@@ -369,10 +370,10 @@ final class StrategyRuntime {
     }
   }
 
-  var memoryInUse: Int { state.lua.memoryInUse }
+  package var memoryInUse: Int { state.lua.memoryInUse }
 
   /// Longest `info` string kept, in bytes.
-  static let maxInfoBytes = 256
+  package static let maxInfoBytes = 256
 
   // MARK: Views
 
@@ -508,7 +509,7 @@ final class StrategyRuntime {
   /// eagerly (a filled trigger costs a metamethod call, and the fill then runs under the
   /// instruction hook: measured ~40 ns per evaluation more for a ticker filter). The share
   /// is measured in lazy passes, one pass in 16 when eager. Both ways give the same values.
-  func beginPass() {
+  package func beginPass() {
     let fills = Int(fillState.pointee.fills)
     if !eagerFill, armed >= 32 { lazyShare = Double(fills) / Double(armed) }
     passes &+= 1
@@ -560,7 +561,7 @@ final class StrategyRuntime {
   }
 
   /// Payload of a series or column userdata (a C struct: the C metamethods read it too).
-  typealias ViewPayload = clua_ViewPayload
+  package typealias ViewPayload = clua_ViewPayload
 
   private static let columnNames: [(String, KlineSeries.Column)] = [
     ("open", .open), ("high", .high), ("low", .low), ("close", .close), ("volume", .volume),
@@ -659,7 +660,7 @@ final class StrategyRuntime {
 
   /// The payload of the kline series view at stack index `idx`, if it is one.
   @inline(__always)
-  func seriesPayload(_ idx: Int32) -> ViewPayload? {
+  package func seriesPayload(_ idx: Int32) -> ViewPayload? {
     var meta: UnsafeRawPointer?
     guard let p = clua_touserdata_meta(L, idx, &meta), meta != nil,
       seriesMetas.contains(meta)
@@ -669,7 +670,7 @@ final class StrategyRuntime {
 
   /// The payload of the kline column view at stack index `idx`, if it is one.
   @inline(__always)
-  func columnPayload(_ idx: Int32) -> ViewPayload? {
+  package func columnPayload(_ idx: Int32) -> ViewPayload? {
     clua_viewof(L, idx, columnMeta, udataLayout)?.load(as: ViewPayload.self)
   }
 
@@ -677,7 +678,7 @@ final class StrategyRuntime {
   private var scratch: [UnsafeMutablePointer<Double>] = []
   private var scratchCapacity: [Int] = []
 
-  func scratchBuffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Double> {
+  package func scratchBuffer(_ slot: Int, count: Int) -> UnsafeMutablePointer<Double> {
     while scratch.count <= slot {
       scratch.append(.allocate(capacity: 64))
       scratchCapacity.append(64)
@@ -692,9 +693,9 @@ final class StrategyRuntime {
 
   /// Indicator results cached per symbol while its data is unchanged: strategies asking for
   /// the same indicator on the same symbol in a cycle compute it once per worker.
-  let indicatorCache = IndicatorTable<IndicatorValue>()
+  package let indicatorCache = IndicatorTable<IndicatorValue>()
   /// Incremental EMA/RSI states per symbol column and period (see `TALibrary.incremental`).
-  let smoothingStates: SmoothingTable
+  package let smoothingStates: SmoothingTable
 
   deinit {
     for p in scratch { p.deallocate() }
@@ -746,7 +747,7 @@ final class StrategyRuntime {
 
   /// `__newindex` of every view: an error at the strategy's line (`file:line: attempt to
   /// modify a read-only kline series`).
-  static let readOnlyError: clua_SwiftFunction = { L in
+  package static let readOnlyError: clua_SwiftFunction = { L in
     let name = lua_tolstring(L, clua_upvalueindex(2), nil).map { String(cString: $0) } ?? "view"
     luaL_where(L, 1)
     lua_pushstring(L, "attempt to modify a read-only \(name)")
@@ -757,9 +758,9 @@ final class StrategyRuntime {
 
 extension clua_ViewPayload {
   /// The symbol the view reads now.
-  @inline(__always) var symbol: Int32 { current.pointee }
+  @inline(__always) package var symbol: Int32 { current.pointee }
   /// The store's slot for the current symbol's series in this view's interval.
-  @inline(__always) var slot: UnsafeMutablePointer<KlineSeries?> {
+  @inline(__always) package var slot: UnsafeMutablePointer<KlineSeries?> {
     base.assumingMemoryBound(to: KlineSeries?.self) + Int(current.pointee)
   }
 }

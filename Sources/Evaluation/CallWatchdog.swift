@@ -2,6 +2,7 @@ import CLuaHost
 import Foundation
 import Synchronization
 import Tracking
+import Support
 
 #if canImport(Glibc)
   import Glibc
@@ -21,40 +22,40 @@ public struct RunningCall: Sendable, Equatable {
 /// Where each worker's Lua state can be reached from other threads: its budget, whose call
 /// counter, tag and interrupt request are atomics (`clua_callsof`, `clua_tagof`,
 /// `clua_interrupt`), and the thread bound to it (`clua_interrupt_bind`).
-final class WorkerProbes: Sendable {
-  struct Probe: @unchecked Sendable {  // safe: see `budget`
+package final class WorkerProbes: Sendable {
+  package struct Probe: @unchecked Sendable {  // safe: see `budget`
     /// Read and written from other threads only through the C accessors above, which use
     /// atomics; it stays allocated while registered: a worker unregisters its probe (under
     /// the lock every reader holds) before its state is closed.
-    let budget: UnsafeMutablePointer<clua_Budget>
-    let thread: pthread_t
+    package let budget: UnsafeMutablePointer<clua_Budget>
+    package let thread: pthread_t
   }
 
   /// The signal that interrupts a call (its handler only arms a hook: see budget.c). SIGURG is
   /// ignored by default and unused by the runtime libraries here.
-  static let signal = SIGURG
+  package static let signal = SIGURG
 
   private let probes = Mutex<[Int: Probe]>([:])
 
-  init() {
+  package init() {
     _ = clua_interrupt_install(Self.signal)
   }
 
   /// Registers worker `worker`'s state; call on the thread that owns it.
-  func register(_ worker: Int, budget: UnsafeMutablePointer<clua_Budget>) {
+  package func register(_ worker: Int, budget: UnsafeMutablePointer<clua_Budget>) {
     clua_interrupt_bind(budget)
     let probe = Probe(budget: budget, thread: pthread_self())
     probes.withLock { $0[worker] = probe }
   }
 
   /// Unregisters worker `worker`; call on its thread before its state is closed.
-  func unregister(_ worker: Int) {
+  package func unregister(_ worker: Int) {
     _ = probes.withLock { $0.removeValue(forKey: worker) }
     clua_interrupt_bind(nil)
   }
 
   /// Each worker's running call: `calls` (odd while a call runs) and its tag.
-  func sample() -> [(worker: Int, calls: UInt64, tag: UInt64)] {
+  package func sample() -> [(worker: Int, calls: UInt64, tag: UInt64)] {
     probes.withLock { probes in
       probes.sorted { $0.key < $1.key }.map { worker, p in
         (worker, UInt64(clua_callsof(p.budget)), UInt64(clua_tagof(p.budget)))
@@ -64,7 +65,7 @@ final class WorkerProbes: Sendable {
 
   /// Asks call `calls` of `worker` to stop at its next Lua instruction (no effect once it
   /// has ended).
-  func interrupt(_ worker: Int, calls: UInt64, reason: Int32) {
+  package func interrupt(_ worker: Int, calls: UInt64, reason: Int32) {
     probes.withLock { probes in
       guard let p = probes[worker] else { return }
       _ = clua_interrupt(p.budget, calls, reason, p.thread, Self.signal)
@@ -77,11 +78,11 @@ final class WorkerProbes: Sendable {
 /// at its next Lua instruction, where it fails like any erroring call. The budgets bound
 /// every call's work; this bounds what they cannot count (comparing two long strings is one
 /// instruction), and tells which strategy holds a worker when the engine must stop.
-final class CallWatchdog: Sendable {
+package final class CallWatchdog: Sendable {
   private struct Seen {
-    var calls: UInt64
-    var since: Double
-    var reported: Bool
+    package var calls: UInt64
+    package var since: Double
+    package var reported: Bool
   }
 
   private let probes: WorkerProbes
@@ -96,7 +97,7 @@ final class CallWatchdog: Sendable {
   ///   - timeoutMs: `sandbox.call_timeout_ms` (0: watch only, never stop a call).
   ///   - describe: a call's strategy id and symbol from its tag (any thread).
   ///   - report: one line about a stopped call (any thread).
-  init(
+  package init(
     probes: WorkerProbes, timeoutMs: Int,
     describe: @escaping @Sendable (UInt64) -> (strategy: String, symbol: String),
     report: @escaping @Sendable (String) -> Void
@@ -108,7 +109,7 @@ final class CallWatchdog: Sendable {
   }
 
   /// Starts the watching thread.
-  func start() {
+  package func start() {
     let thread = Thread { [self] in
       // A tenth of the timeout, so a call is stopped within 10% of it; at most 100 ms.
       let period = timeout > 0 ? min(0.1, timeout / 10) : 0.1
@@ -123,7 +124,7 @@ final class CallWatchdog: Sendable {
   }
 
   /// Stops the watching thread and waits for it.
-  func stop() {
+  package func stop() {
     guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
     done.wait()
   }
@@ -159,7 +160,7 @@ final class CallWatchdog: Sendable {
   }
 
   /// The calls running now, with how long each has run as far as this watchdog has seen.
-  func running() -> [RunningCall] {
+  package func running() -> [RunningCall] {
     let now = MonotonicClock.seconds()
     let samples = probes.sample()
     let since = seen.withLock { $0 }
@@ -172,13 +173,13 @@ final class CallWatchdog: Sendable {
   }
 
   /// Stops every running call at its next Lua instruction (the engine is shutting down).
-  func interruptAll() {
+  package func interruptAll() {
     for s in probes.sample() where s.calls & 1 == 1 {
       probes.interrupt(s.worker, calls: s.calls, reason: Int32(CLUA_INTERRUPT_STOP))
     }
   }
 
-  static func format(_ seconds: Double) -> String {
+  package static func format(_ seconds: Double) -> String {
     String((seconds * 10).rounded() / 10)
   }
 }

@@ -1,14 +1,14 @@
 import CLua
 import CLuaHost
 import Dispatch
-import Feeds
 import Foundation
 import LuaKit
 import Synchronization
 import Tracking
+import Support
 
 /// What a worker is asked to do; one command at a time.
-enum WorkerCommand: Sendable {
+package enum WorkerCommand: Sendable {
   /// Installs `code`: plugins replaced, strategies whose id is not in `changed` and already
   /// compiled are kept as they are, the others compiled.
   case load(CodeSet, changed: Set<String>)
@@ -22,24 +22,24 @@ enum WorkerCommand: Sendable {
 /// faster than the others (measured: with 2 workers and equal halves it waited for the other
 /// worker and 2 workers gave x1.5 the evaluations/s of 1; with chunks taken as they go, the
 /// faster one takes more and neither waits).
-final class SymbolQueue: Sendable {
-  let symbols: [Int32]
+package final class SymbolQueue: Sendable {
+  package let symbols: [Int32]
   /// Symbols per take: the batch size in batch mode, else ``defaultChunk``.
-  let chunk: Int
+  package let chunk: Int
   private let next = Atomic<Int>(0)
 
   /// The largest chunk outside batch mode: large enough that taking a chunk (one atomic add
   /// on a shared line) is negligible, small enough that the workers finish within a chunk's
   /// evaluation of each other.
-  static let defaultChunk = 64
+  package static let defaultChunk = 64
 
-  init(_ symbols: [Int32], chunk: Int) {
+  package init(_ symbols: [Int32], chunk: Int) {
     self.symbols = symbols
     self.chunk = max(1, chunk)
   }
 
   /// The positions in ``symbols`` of the next chunk, or nil when all are taken.
-  func take() -> Range<Int>? {
+  package func take() -> Range<Int>? {
     let lo = next.add(chunk, ordering: .relaxed).oldValue
     guard lo < symbols.count else { return nil }
     return lo..<min(lo + chunk, symbols.count)
@@ -47,26 +47,32 @@ final class SymbolQueue: Sendable {
 }
 
 /// One cycle's evaluation work for one worker.
-struct WorkerJob: Sendable {
+package struct WorkerJob: Sendable {
   /// The pass's symbols (ascending read-buffer indices); the worker takes chunks of them.
-  var queue: SymbolQueue
+  package var queue: SymbolQueue
   /// Batch mode: each chunk is a batch; the worker yields between batches.
-  var batchMode: Bool
+  package var batchMode: Bool
   /// Strategy indices to evaluate (ascending); nil: all.
-  var strategies: [Int]?
+  package var strategies: [Int]?
+
+  package init(queue: SymbolQueue, batchMode: Bool, strategies: [Int]?) {
+    self.queue = queue
+    self.batchMode = batchMode
+    self.strategies = strategies
+  }
 }
 
 /// Errors of one strategy in one cycle on one worker.
-struct StrategyErrors: Sendable {
-  var count = 0
-  var firstMessage: String
+package struct StrategyErrors: Sendable {
+  package var count = 0
+  package var firstMessage: String
   /// Position in the pass's symbol list of the error `firstMessage` comes from: merging
   /// workers' reports keeps the lowest, so the message reported does not depend on how the
   /// symbols were shared out.
-  var firstPosition = 0
+  package var firstPosition = 0
 
   /// `self` and `other` (another worker's errors of the same strategy) together.
-  func merged(with other: StrategyErrors) -> StrategyErrors {
+  package func merged(with other: StrategyErrors) -> StrategyErrors {
     var m = other.firstPosition < firstPosition ? other : self
     m.count = count + other.count
     return m
@@ -74,24 +80,24 @@ struct StrategyErrors: Sendable {
 }
 
 /// What a worker reports after a command.
-struct WorkerReport: Sendable {
-  var diffs: [DiffRecord] = []
-  var filterCalls = 0
-  var symbolsEvaluated = 0
-  var batches = 0
-  var errors: [Int: StrategyErrors] = [:]
+package struct WorkerReport: Sendable {
+  package var diffs: [DiffRecord] = []
+  package var filterCalls = 0
+  package var symbolsEvaluated = 0
+  package var batches = 0
+  package var errors: [Int: StrategyErrors] = [:]
   /// Filter calls per strategy index.
-  var callsPerStrategy: [Int] = []
-  var compileError: EngineError?
-  var compiled: [StrategyInfo] = []
-  var luaMemory = 0
+  package var callsPerStrategy: [Int] = []
+  package var compileError: EngineError?
+  package var compiled: [StrategyInfo] = []
+  package var luaMemory = 0
   /// Set when a stop request cut the cycle short.
-  var interrupted = false
+  package var interrupted = false
   /// The worker thread's CPU time for an evaluation.
-  var cpuSeconds = 0.0
+  package var cpuSeconds = 0.0
   /// The command ran on the caller's thread (an inline worker): its CPU time is also in the
   /// caller's.
-  var onCallerThread = false
+  package var onCallerThread = false
 }
 
 /// One Lua state (every strategy compiled in it) for its whole life, and the thread that
@@ -108,15 +114,15 @@ struct WorkerReport: Sendable {
 /// applying events took half the time and evaluating a ticker filter a third less, the
 /// worker's loads no longer missing on lines the cycle thread had written). With one worker,
 /// no thread hand-off at all.
-final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see below
+package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see below
   // safe: `command` is written by the cycle thread before `start.signal()` and read by the
   // worker after `start.wait()`; `report` is written by the worker before `done.signal()`
   // and read by the cycle thread after `done.wait()`. `runtime` and `setupError` are used
   // only by whichever thread runs the command (the worker's own, or for an inline worker
   // the one thread that calls `send`/`wait`), one command at a time.
-  let index: Int
+  package let index: Int
   /// Runs commands on the thread calling ``wait()`` (see the type's comment).
-  let isInline: Bool
+  package let isInline: Bool
   private let store: MarketStore
   private let book: MatchBook
   private let stopFlag: StopFlag
@@ -131,7 +137,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
   private var setupError: EngineError?
   private var started = false
 
-  init(
+  package init(
     index: Int, store: MarketStore, book: MatchBook, stop: StopFlag, limits: SandboxLimits,
     inline: Bool = false, probes: WorkerProbes? = nil
   ) {
@@ -144,7 +150,7 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
     self.probes = probes
   }
 
-  func launch() {
+  package func launch() {
     guard !isInline else { return }
     let thread = Thread { [self] in self.main() }
     thread.name = "engine-worker-\(index)"
@@ -154,13 +160,13 @@ final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see belo
   }
 
   /// Sends a command; pair with ``wait()``.
-  func send(_ command: WorkerCommand) {
+  package func send(_ command: WorkerCommand) {
     self.command = command
     if !isInline { start.signal() }
   }
 
   /// Waits for the report of the last command (an inline worker runs it now).
-  func wait() -> WorkerReport {
+  package func wait() -> WorkerReport {
     if isInline { return handle(command) }
     done.wait()
     let r = report

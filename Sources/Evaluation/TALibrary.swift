@@ -5,30 +5,30 @@ import LuaKit
 import Tracking
 
 /// What a cached indicator value was computed from.
-struct IndicatorKey: Hashable {
-  var symbol: Int32
-  var interval: Int16
-  var column: Int8
-  var function: UInt8
-  var a: Int32
-  var b: Int32
-  var c: Int32
-  var d: UInt64
+package struct IndicatorKey: Hashable {
+  package var symbol: Int32
+  package var interval: Int16
+  package var column: Int8
+  package var function: UInt8
+  package var a: Int32
+  package var b: Int32
+  package var c: Int32
+  package var d: UInt64
 }
 
 /// The running state of an EMA or RSI over a column's candles but the newest.
-struct SmoothingState: BitwiseCopyable {
-  var ema: EMAState?
-  var rsi: RSIState?
+package struct SmoothingState: BitwiseCopyable {
+  package var ema: EMAState?
+  package var rsi: RSIState?
   /// The series' append count and length when the state was last brought up to date: it
   /// then covers every candle but the newest.
-  var appends = -1
-  var count = 0
+  package var appends = -1
+  package var count = 0
 
   /// No series yet (``isEmpty``).
-  init() {}
+  package init() {}
 
-  var isEmpty: Bool { appends < 0 }
+  package var isEmpty: Bool { appends < 0 }
 
   init?(id: UInt8, n: Int, values: UnsafeBufferPointer<Double>) {
     if id == 2 {
@@ -40,24 +40,24 @@ struct SmoothingState: BitwiseCopyable {
     }
   }
 
-  mutating func append(_ x: Double) {
+  package mutating func append(_ x: Double) {
     ema?.append(x)
     rsi?.append(x)
   }
 
-  func value(appending x: Double) -> Double? {
+  package func value(appending x: Double) -> Double? {
     if let ema { return ema.value(appending: x) }
     return rsi?.value(appending: x)
   }
 }
 
 /// A cached indicator result, valid while the symbol's store version is `version`.
-struct IndicatorValue {
-  var version: UInt64
-  var count: Int8  // 0: nil result
-  var r0: Double
-  var r1: Double
-  var r2: Double
+package struct IndicatorValue: BitwiseCopyable {
+  package var version: UInt64
+  package var count: Int8  // 0: nil result
+  package var r0: Double
+  package var r1: Double
+  package var r2: Double
 }
 
 /// The `ta` library strategies see: TA-Lib-compatible indicators computed natively over the
@@ -65,7 +65,7 @@ struct IndicatorValue {
 /// the series is too short. Inputs: a kline column (`k.close`) or a Lua list of numbers;
 /// `atr stoch adx mfi cci willr obv vwap` take the whole series `k`.
 extension StrategyRuntime {
-  func installTA() throws(LuaError) {
+  package func installTA() throws(LuaError) {
     let lua = state.lua
     let me = Unmanaged.passUnretained(self).toOpaque()
     lua_createtable(L, 0, Int32(TALibrary.functions.count))
@@ -79,8 +79,8 @@ extension StrategyRuntime {
   }
 }
 
-enum TALibrary {
-  static let functions: [(String, clua_SwiftFunction)] = [
+package enum TALibrary {
+  package static let functions: [(String, clua_SwiftFunction)] = [
     ("sma", sma), ("ema", ema), ("wma", wma), ("rsi", rsi), ("stddev", stddev),
     ("highest", highest), ("lowest", lowest), ("roc", roc), ("macd", macd), ("bbands", bbands),
     ("atr", atr), ("adx", adx), ("stoch", stoch), ("willr", willr), ("cci", cci), ("mfi", mfi),
@@ -90,23 +90,23 @@ enum TALibrary {
   // MARK: Inputs
 
   /// A resolved numeric series: either a store column (cacheable) or a copied Lua list.
-  struct Series {
-    var values: UnsafeBufferPointer<Double>
-    var key: (symbol: Int32, interval: Int16, column: Int8)?
+  package struct Series {
+    package var values: UnsafeBufferPointer<Double>
+    package var key: (symbol: Int32, interval: Int16, column: Int8)?
     /// The store's slot of the series behind a column view, and the column (a pointer, not
     /// a copy: the series struct is 100-odd bytes, and copying it through the optionals
     /// here showed as store-forwarding stalls in profiles).
-    var kline: (slot: UnsafeMutablePointer<KlineSeries?>, column: KlineSeries.Column)? = nil
+    package var kline: (slot: UnsafeMutablePointer<KlineSeries?>, column: KlineSeries.Column)? = nil
   }
 
   @inline(__always)
-  static func runtime(_ L: OpaquePointer?) -> StrategyRuntime? {
+  package static func runtime(_ L: OpaquePointer?) -> StrategyRuntime? {
     guard let p = lua_touserdata(L, clua_upvalueindex(2)) else { return nil }
     return Unmanaged<StrategyRuntime>.fromOpaque(p).takeUnretainedValue()
   }
 
   /// Pushes `where: message` and returns the error marker for the trampoline.
-  static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
+  package static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
     luaL_where(L, 1)
     lua_pushstring(L, message)
     lua_concat(L, 2)
@@ -117,7 +117,7 @@ enum TALibrary {
   /// newest candle is written into the store first (``MarketStore/materializeNewest``) unless
   /// `materialize` is false (then only `values[0..<count-1]` and the series' `newest` may be
   /// read).
-  static func series(
+  package static func series(
     _ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int, materialize: Bool = true
   ) -> Series? {
     if let p = rt.columnPayload(arg) {
@@ -153,7 +153,7 @@ enum TALibrary {
   }
 
   /// The columns of the kline series view at argument `arg`.
-  static func klines(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime) -> (
+  package static func klines(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime) -> (
     high: UnsafeBufferPointer<Double>, low: UnsafeBufferPointer<Double>,
     close: UnsafeBufferPointer<Double>, volume: UnsafeBufferPointer<Double>,
     key: (symbol: Int32, interval: Int16)
@@ -171,14 +171,14 @@ enum TALibrary {
     return (column(.high), column(.low), column(.close), column(.volume), key)
   }
 
-  static func integer(_ L: OpaquePointer?, _ arg: Int32, default value: Int? = nil) -> Int? {
+  package static func integer(_ L: OpaquePointer?, _ arg: Int32, default value: Int? = nil) -> Int? {
     if let value, lua_type(L, arg) <= LUA_TNIL { return value }
     var isInteger: Int32 = 0
     let v = clua_tointeger(L, arg, &isInteger)
     return isInteger != 0 ? Int(v) : nil
   }
 
-  static func number(_ L: OpaquePointer?, _ arg: Int32, default value: Double) -> Double? {
+  package static func number(_ L: OpaquePointer?, _ arg: Int32, default value: Double) -> Double? {
     if lua_type(L, arg) <= LUA_TNIL { return value }
     var isNumber: Int32 = 0
     let v = lua_tonumberx(L, arg, &isNumber)
@@ -189,7 +189,7 @@ enum TALibrary {
 
   /// Looks up `key` in the runtime's cache (when the input is a store view), else computes.
   @inline(__always)
-  static func cached(
+  package static func cached(
     _ rt: StrategyRuntime, _ key: IndicatorKey?, compute: () -> (Int8, Double, Double, Double)
   ) -> (Int8, Double, Double, Double) {
     guard let key else { return compute() }
@@ -204,7 +204,7 @@ enum TALibrary {
     return r
   }
 
-  static func push(_ L: OpaquePointer?, _ r: (Int8, Double, Double, Double)) -> Int32 {
+  package static func push(_ L: OpaquePointer?, _ r: (Int8, Double, Double, Double)) -> Int32 {
     switch r.0 {
     case 0:
       lua_pushnil(L)
@@ -224,11 +224,11 @@ enum TALibrary {
     }
   }
 
-  static func one(_ v: Double?) -> (Int8, Double, Double, Double) {
+  package static func one(_ v: Double?) -> (Int8, Double, Double, Double) {
     v.map { (1, $0, 0, 0) } ?? (0, 0, 0, 0)
   }
 
-  static func key(
+  package static func key(
     _ s: Series, _ function: UInt8, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0, _ d: Double = 0
   ) -> IndicatorKey? {
     guard let k = s.key else { return nil }
@@ -237,7 +237,7 @@ enum TALibrary {
       a: Int32(clamping: a), b: Int32(clamping: b), c: Int32(clamping: c), d: d.bitPattern)
   }
 
-  static func key(
+  package static func key(
     _ k: (symbol: Int32, interval: Int16), _ function: UInt8, _ a: Int = 0, _ b: Int = 0,
     _ c: Int = 0
   ) -> IndicatorKey {
@@ -255,7 +255,7 @@ enum TALibrary {
   /// only divergence is when the store drops its oldest candle (at `max_candles`), whose
   /// weight in the smoothing is then below (1 − 1/n)^(candles − n); the state is rebuilt
   /// unless that is under 1e-12 (at least 30·n candles).
-  static func incremental(_ L: OpaquePointer?, name: String, id: UInt8) -> Int32 {
+  package static func incremental(_ L: OpaquePointer?, name: String, id: UInt8) -> Int32 {
     guard let p = lua_touserdata(L, clua_upvalueindex(2)) else {
       return fail(L, "ta.\(name): runtime unavailable")
     }
@@ -333,7 +333,7 @@ enum TALibrary {
 
   // MARK: One series and one period
 
-  static func periodic(
+  package static func periodic(
     _ L: OpaquePointer?, name: String, id: UInt8,
     _ f: @escaping (UnsafeBufferPointer<Double>, Int) -> Double?
   ) -> Int32 {
@@ -348,22 +348,22 @@ enum TALibrary {
     return push(L, cached(rt, key(s, id, n)) { one(f(s.values, n)) })
   }
 
-  static let sma: clua_SwiftFunction = { L in periodic(L, name: "sma", id: 1) { TA.sma($0, $1) } }
-  static let ema: clua_SwiftFunction = { L in incremental(L, name: "ema", id: 2) }
-  static let wma: clua_SwiftFunction = { L in periodic(L, name: "wma", id: 3) { TA.wma($0, $1) } }
-  static let rsi: clua_SwiftFunction = { L in incremental(L, name: "rsi", id: 4) }
-  static let stddev: clua_SwiftFunction = { L in
+  package static let sma: clua_SwiftFunction = { L in periodic(L, name: "sma", id: 1) { TA.sma($0, $1) } }
+  package static let ema: clua_SwiftFunction = { L in incremental(L, name: "ema", id: 2) }
+  package static let wma: clua_SwiftFunction = { L in periodic(L, name: "wma", id: 3) { TA.wma($0, $1) } }
+  package static let rsi: clua_SwiftFunction = { L in incremental(L, name: "rsi", id: 4) }
+  package static let stddev: clua_SwiftFunction = { L in
     periodic(L, name: "stddev", id: 5) { TA.stddev($0, $1) }
   }
-  static let highest: clua_SwiftFunction = { L in
+  package static let highest: clua_SwiftFunction = { L in
     periodic(L, name: "highest", id: 6) { TA.highest($0, $1) }
   }
-  static let lowest: clua_SwiftFunction = { L in
+  package static let lowest: clua_SwiftFunction = { L in
     periodic(L, name: "lowest", id: 7) { TA.lowest($0, $1) }
   }
-  static let roc: clua_SwiftFunction = { L in periodic(L, name: "roc", id: 8) { TA.roc($0, $1) } }
+  package static let roc: clua_SwiftFunction = { L in periodic(L, name: "roc", id: 8) { TA.roc($0, $1) } }
 
-  static let macd: clua_SwiftFunction = { L in
+  package static let macd: clua_SwiftFunction = { L in
     guard let rt = runtime(L) else { return fail(L, "ta.macd: runtime unavailable") }
     guard let s = series(L, 1, rt, slot: 0) else {
       return fail(
@@ -382,7 +382,7 @@ enum TALibrary {
       })
   }
 
-  static let bbands: clua_SwiftFunction = { L in
+  package static let bbands: clua_SwiftFunction = { L in
     guard let rt = runtime(L) else { return fail(L, "ta.bbands: runtime unavailable") }
     guard let s = series(L, 1, rt, slot: 0) else {
       return fail(
@@ -401,7 +401,7 @@ enum TALibrary {
 
   // MARK: Whole kline series
 
-  static func onKlines(
+  package static func onKlines(
     _ L: OpaquePointer?, name: String, id: UInt8, defaults: [Int],
     _ f:
       @escaping (
@@ -430,42 +430,42 @@ enum TALibrary {
       })
   }
 
-  static let atr: clua_SwiftFunction = { L in
+  package static let atr: clua_SwiftFunction = { L in
     onKlines(L, name: "atr", id: 20, defaults: [14]) { k, p in
       one(TA.atr(high: k.high, low: k.low, close: k.close, p[0]))
     }
   }
-  static let adx: clua_SwiftFunction = { L in
+  package static let adx: clua_SwiftFunction = { L in
     onKlines(L, name: "adx", id: 21, defaults: [14]) { k, p in
       one(TA.adx(high: k.high, low: k.low, close: k.close, p[0]))
     }
   }
-  static let willr: clua_SwiftFunction = { L in
+  package static let willr: clua_SwiftFunction = { L in
     onKlines(L, name: "willr", id: 22, defaults: [14]) { k, p in
       one(TA.willr(high: k.high, low: k.low, close: k.close, p[0]))
     }
   }
-  static let cci: clua_SwiftFunction = { L in
+  package static let cci: clua_SwiftFunction = { L in
     onKlines(L, name: "cci", id: 23, defaults: [20]) { k, p in
       one(TA.cci(high: k.high, low: k.low, close: k.close, p[0]))
     }
   }
-  static let mfi: clua_SwiftFunction = { L in
+  package static let mfi: clua_SwiftFunction = { L in
     onKlines(L, name: "mfi", id: 24, defaults: [14]) { k, p in
       one(TA.mfi(high: k.high, low: k.low, close: k.close, volume: k.volume, p[0]))
     }
   }
-  static let obv: clua_SwiftFunction = { L in
+  package static let obv: clua_SwiftFunction = { L in
     onKlines(L, name: "obv", id: 25, defaults: []) { k, _ in
       one(TA.obv(close: k.close, volume: k.volume))
     }
   }
-  static let vwap: clua_SwiftFunction = { L in
+  package static let vwap: clua_SwiftFunction = { L in
     onKlines(L, name: "vwap", id: 26, defaults: []) { k, _ in
       one(TA.vwap(high: k.high, low: k.low, close: k.close, volume: k.volume))
     }
   }
-  static let stoch: clua_SwiftFunction = { L in
+  package static let stoch: clua_SwiftFunction = { L in
     onKlines(L, name: "stoch", id: 27, defaults: [5, 3, 3]) { k, p in
       guard
         let r = TA.stoch(
@@ -478,7 +478,7 @@ enum TALibrary {
   // MARK: Crossings
 
   /// The last two values of argument `arg`: a series (column or list) or a number.
-  static func lastTwo(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int) -> (
+  package static func lastTwo(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int) -> (
     Double, Double
   )?? {
     if lua_type(L, arg) == LUA_TNUMBER {
@@ -491,7 +491,7 @@ enum TALibrary {
     return .some((s.values[n - 2], s.values[n - 1]))
   }
 
-  static func crossing(_ L: OpaquePointer?, name: String, above: Bool) -> Int32 {
+  package static func crossing(_ L: OpaquePointer?, name: String, above: Bool) -> Int32 {
     guard let rt = runtime(L) else { return fail(L, "ta.\(name): runtime unavailable") }
     guard let a = lastTwo(L, 1, rt, slot: 0), let b = lastTwo(L, 2, rt, slot: 1) else {
       return fail(L, "ta.\(name): arguments must be kline columns, lists of numbers or numbers")
@@ -505,6 +505,6 @@ enum TALibrary {
     return 1
   }
 
-  static let crossover: clua_SwiftFunction = { L in crossing(L, name: "crossover", above: true) }
-  static let crossunder: clua_SwiftFunction = { L in crossing(L, name: "crossunder", above: false) }
+  package static let crossover: clua_SwiftFunction = { L in crossing(L, name: "crossover", above: true) }
+  package static let crossunder: clua_SwiftFunction = { L in crossing(L, name: "crossunder", above: false) }
 }

@@ -13,23 +13,23 @@
 /// (no exclusivity checks). No package offers a map with a caller-chosen hash function. The
 /// table only grows (or is cleared whole). Values are plain bits (`BitwiseCopyable`), so
 /// free slots need no initialisation and nothing needs deinitialising.
-final class IndicatorTable<Value: BitwiseCopyable> {
-  struct Slot {
-    var key: IndicatorKey
-    var value: Value
+package final class IndicatorTable<Value: BitwiseCopyable> {
+  package struct Slot {
+    package var key: IndicatorKey
+    package var value: Value
   }
 
   private struct Storage {
-    var slots: UnsafeMutablePointer<Slot>
-    var used: UnsafeMutablePointer<Bool>
-    var mask: Int
-    var count: Int
+    package var slots: UnsafeMutablePointer<Slot>
+    package var used: UnsafeMutablePointer<Bool>
+    package var mask: Int
+    package var count: Int
   }
   private let storage: UnsafeMutablePointer<Storage>
   /// Byte offset of `value` in a slot (for ``pointer(_:)``).
   private let valueOffset: Int
 
-  init(capacity: Int = 1024) {
+  package init(capacity: Int = 1024) {
     let alignment = MemoryLayout<Value>.alignment
     valueOffset =
       MemoryLayout<Slot>.offset(of: \Slot.value)
@@ -53,10 +53,10 @@ final class IndicatorTable<Value: BitwiseCopyable> {
     storage.deallocate()
   }
 
-  var count: Int { storage.pointee.count }
+  package var count: Int { storage.pointee.count }
 
   @inline(__always)
-  static func hash(_ k: IndicatorKey) -> Int {
+  package static func hash(_ k: IndicatorKey) -> Int {
     var h = UInt64(UInt32(bitPattern: k.symbol))
     h |= UInt64(UInt16(bitPattern: k.interval)) << 32
     h |= UInt64(UInt8(bitPattern: k.column)) << 48
@@ -86,7 +86,7 @@ final class IndicatorTable<Value: BitwiseCopyable> {
   /// Where the value for `key` is stored, if any: valid until the next ``set(_:_:)`` or
   /// ``removeAll()``.
   @inline(__always)
-  func pointer(_ key: IndicatorKey) -> UnsafeMutablePointer<Value>? {
+  package func pointer(_ key: IndicatorKey) -> UnsafeMutablePointer<Value>? {
     let (i, found) = find(key)
     guard found else { return nil }
     return UnsafeMutableRawPointer(storage.pointee.slots + i).advanced(by: valueOffset)
@@ -95,13 +95,13 @@ final class IndicatorTable<Value: BitwiseCopyable> {
 
   /// The value stored for `key`.
   @inline(__always)
-  subscript(key: IndicatorKey) -> Value? {
+  package subscript(key: IndicatorKey) -> Value? {
     pointer(key)?.pointee
   }
 
   /// Stores `value` for `key` (replacing any previous one).
   @inline(__always)
-  func set(_ key: IndicatorKey, _ value: Value) {
+  package func set(_ key: IndicatorKey, _ value: Value) {
     let (i, found) = find(key)
     (storage.pointee.slots + i).initialize(to: Slot(key: key, value: value))
     if !found {
@@ -112,7 +112,7 @@ final class IndicatorTable<Value: BitwiseCopyable> {
   }
 
   /// Forgets every entry (keeps the capacity).
-  func removeAll() {
+  package func removeAll() {
     storage.pointee.used.update(repeating: false, count: storage.pointee.mask + 1)
     storage.pointee.count = 0
   }
@@ -147,14 +147,14 @@ final class IndicatorTable<Value: BitwiseCopyable> {
 /// ``maxKinds`` kinds: a strategy asking for more (`ta.ema(c, n)` over a range of `n`) gets
 /// the full computation for the others, so neither a call's work nor the table's memory
 /// grows with what strategies ask (32 kinds of 4096 symbols: 16 MB at most per worker).
-final class SmoothingTable {
-  static let maxKinds = 32
+package final class SmoothingTable {
+  package static let maxKinds = 32
   private struct Storage {
-    var kinds: UnsafeMutablePointer<UInt64>
+    package var kinds: UnsafeMutablePointer<UInt64>
     /// `kind * chunksPerKind + symbol >> chunkShift` → the chunk, nil until used.
-    var chunks: UnsafeMutablePointer<UnsafeMutablePointer<SmoothingState>?>
-    var kindCount: Int
-    var kindCapacity: Int
+    package var chunks: UnsafeMutablePointer<UnsafeMutablePointer<SmoothingState>?>
+    package var kindCount: Int
+    package var kindCapacity: Int
   }
   private static let chunkShift = 8
   private static let chunkSize = 1 << chunkShift
@@ -163,7 +163,7 @@ final class SmoothingTable {
   private let storage: UnsafeMutablePointer<Storage>
 
   /// A table for symbol indices `0..<symbols`.
-  init(symbols: Int) {
+  package init(symbols: Int) {
     self.symbols = max(0, symbols)
     chunksPerKind = max(1, (self.symbols + Self.chunkSize - 1) >> Self.chunkShift)
     storage = .allocate(capacity: 1)
@@ -191,7 +191,7 @@ final class SmoothingTable {
 
   /// The packed description of a kind of series.
   @inline(__always)
-  static func kind(interval: Int16, column: Int8, function: UInt8, period: Int32) -> UInt64 {
+  package static func kind(interval: Int16, column: Int8, function: UInt8, period: Int32) -> UInt64 {
     UInt64(UInt16(bitPattern: interval)) | UInt64(UInt8(bitPattern: column)) << 16
       | UInt64(function) << 24 | UInt64(UInt32(bitPattern: period)) << 32
   }
@@ -200,7 +200,7 @@ final class SmoothingTable {
   /// first use; nil for a symbol index outside the table or a kind beyond ``maxKinds``.
   /// Valid for the table's life.
   @inline(__always)
-  func state(_ symbol: Int32, kind: UInt64) -> UnsafeMutablePointer<SmoothingState>? {
+  package func state(_ symbol: Int32, kind: UInt64) -> UnsafeMutablePointer<SmoothingState>? {
     let i = Int(symbol)
     guard i >= 0, i < symbols else { return nil }
     let s = storage
@@ -217,10 +217,10 @@ final class SmoothingTable {
   }
 
   /// Kinds of series with states (for tests).
-  var kinds: Int { storage.pointee.kindCount }
+  package var kinds: Int { storage.pointee.kindCount }
 
   /// States that hold a series (for tests and figures).
-  var count: Int {
+  package var count: Int {
     let s = storage.pointee
     var n = 0
     for c in 0..<(s.kindCount * chunksPerKind) {
