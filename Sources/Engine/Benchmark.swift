@@ -290,7 +290,7 @@ public struct Benchmark {
     nonisolated(unsafe) var applyStart = 0.0
     nonisolated(unsafe) var evaluateStart = 0.0
     nonisolated(unsafe) var closeStart = 0.0
-    engine.onCycle = { [unowned engine] status in
+    engine.addCycleObserver { [unowned engine] status in
       if measuring {
         latencies.append(status.latencyNanos)
       } else {

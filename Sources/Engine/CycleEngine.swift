@@ -78,8 +78,13 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// Exits of removed or disabled strategies, written with the next cycle's diffs.
   private var pendingExits: [ResolvedDiff] = []
 
-  /// Called after every cycle on the cycle thread (status line, metrics).
-  public var onCycle: ((CycleStatus) -> Void)?
+  /// Called after every cycle on the cycle thread (status line, metrics), in the order added.
+  private var cycleObservers: [(CycleStatus) -> Void] = []
+
+  /// Calls `observer` after every cycle, on the cycle thread. Add observers before ``run(feed:)``.
+  public func addCycleObserver(_ observer: @escaping (CycleStatus) -> Void) {
+    cycleObservers.append(observer)
+  }
 
   /// Where the engine's one-line reports go (strategy errors, skipped feed lines, untracked
   /// symbols). Called on the cycle thread. Default: stderr.
@@ -330,9 +335,13 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     watchdog.withLock { $0 }?.interruptAll()
   }
 
+  private func notifyObservers(_ status: CycleStatus) {
+    for observer in cycleObservers { observer(status) }
+  }
+
   /// CPU time the cycle thread spent applying events, and the workers evaluating (thread CPU
   /// time, summed over workers): where a run's time goes (`engine bench` splits its
-  /// per-evaluation cost with them). Read on the cycle thread (e.g. in ``onCycle``).
+  /// per-evaluation cost with them). Read on the cycle thread (e.g. in a cycle observer).
   public private(set) var applyCPUSeconds = 0.0
   public private(set) var evaluateCPUSeconds = 0.0
   /// CPU time the cycle thread spent closing cycles (dispatch, diffs, sinks), workers excluded
@@ -672,8 +681,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   private func report(
     _ cycle: Int64, known: Int, changed: Int, evaluated: Int, calls: Int, diffs: Int, batch: Bool
   ) {
-    guard let onCycle else { return }
-    onCycle(
+    guard !cycleObservers.isEmpty else { return }
+    notifyObservers(
       CycleStatus(
         cycle: cycle, knownSymbols: known, changedSymbols: changed, evaluatedSymbols: evaluated,
         filterCalls: calls, diffs: diffs, batchMode: batch, trackingMode: trackingMode,

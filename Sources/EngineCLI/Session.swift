@@ -108,7 +108,7 @@ enum Session {
     let intervals = Array(Set(engine.strategyInfos.flatMap(\.timeframes))).sorted()
     let feed = try self.feed(for: settings, live: live, intervals: intervals)
     if pretty, isatty(2) == 1 {
-      engine.onCycle = { status in
+      engine.addCycleObserver { status in
         let t = status.totals
         let efficiency = (t.skippedShare * 1000).rounded() / 10
         var feedStatus = ""
@@ -124,9 +124,7 @@ enum Session {
     }
     if let services {
       if let binance = feed as? BinanceFeed {
-        let previous = engine.onCycle
-        engine.onCycle = { status in
-          previous?(status)
+        engine.addCycleObserver { _ in
           services.setFeedReconnects(binance.stats.snapshot().reconnects)
         }
       }

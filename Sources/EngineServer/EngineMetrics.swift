@@ -6,7 +6,7 @@ import Metrics
 import Prometheus
 import Synchronization
 
-/// The engine's metrics, updated from `CycleEngine.onCycle` on the cycle thread.
+/// The engine's metrics, updated by a cycle observer on the cycle thread.
 ///
 /// Engine metrics are made directly on the ``PrometheusCollectorRegistry`` so each has a
 /// `# HELP` line (the swift-metrics API has no help text); the registry is also what

@@ -23,8 +23,7 @@ public struct HTTPServerOptions: Sendable, Equatable {
 /// Order of use:
 /// 1. `let services = EngineServices(http:webhooks:)`;
 /// 2. build the engine with `FanOutSink([stdoutSink] + services.sinks)`;
-/// 3. `engine.start(code:)`, set any `engine.onCycle` of your own, then
-///    `services.attach(to: engine)` (chains `onCycle`);
+/// 3. `engine.start(code:)`, then `services.attach(to: engine)` (a cycle observer);
 /// 4. `try services.startBlocking()` (or `await start()`) before `engine.run(feed:)`;
 /// 5. after `run` returns: `services.shutdownBlocking()` (or `await shutdown()`).
 public final class EngineServices: Sendable {
@@ -68,13 +67,10 @@ public final class EngineServices: Sendable {
   /// Sets `engine_feed_reconnects`.
   public func setFeedReconnects(_ count: Int) { metrics.setFeedReconnects(count) }
 
-  /// Chains this object's cycle handler after `engine.onCycle` (call before `engine.run`,
-  /// after setting any handler of your own).
+  /// Observes `engine`'s cycles (call before `engine.run`).
   public func attach(to engine: CycleEngine) {
     engineBox.withLock { $0 = engine }
-    let previous = engine.onCycle
-    engine.onCycle = { [self, unowned engine] status in
-      previous?(status)
+    engine.addCycleObserver { [self, unowned engine] status in
       self.cycleClosed(status, engine: engine)
     }
   }

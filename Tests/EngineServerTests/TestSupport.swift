@@ -161,7 +161,7 @@ final class EngineRun: Sendable {
     engine.log = { line in logs.withLock { $0.append(line) } }
     try engine.start(code: CodeSet.load(strategies: strategies, plugins: plugins))
     let cycles = self.cycles
-    engine.onCycle = { status in cycles.withLock { $0.append(status) } }
+    engine.addCycleObserver { status in cycles.withLock { $0.append(status) } }
     services.attach(to: engine)
   }
 

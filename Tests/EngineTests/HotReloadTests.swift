@@ -46,7 +46,7 @@ struct HotReloadTests {
     let recorder = Recorder()
     let engine = CycleEngine(settings: settings, sink: recorder, live: true)
     engine.log = { line in recorder.logs.withLock { $0.append(line) } }
-    engine.onCycle = { _ in recorder.cycles.add(1, ordering: .relaxed) }
+    engine.addCycleObserver { _ in recorder.cycles.add(1, ordering: .relaxed) }
     try engine.start(code: CodeSet.load(strategies: dir.path, plugins: plugins.path))
     let watcher = engine.reloadWatcher(strategies: dir.path, plugins: plugins.path)
     watcher.start()
