@@ -48,7 +48,7 @@ struct SymbolViewTests {
     return runtime
   }
 
-  static func info(_ outcome: StrategyRuntime.Outcome) -> String? {
+  static func info(_ outcome: Outcome) -> String? {
     switch outcome {
     case .match(.string(let s)): s
     case .failed(let message): "error: \(message)"

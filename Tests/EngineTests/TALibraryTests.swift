@@ -33,7 +33,7 @@ struct TALibraryTests {
   }
 
   /// Runs `body` (Lua returning one value) as a filter's info on the store's symbol.
-  static func evaluate(_ body: String, store: MarketStore) throws -> StrategyRuntime.Outcome {
+  static func evaluate(_ body: String, store: MarketStore) throws -> Outcome {
     let runtime = try StrategyRuntime(store: store, limits: SandboxLimits())
     let source = """
       return { timeframes = { "1m" }, min_candles = 1, filter = function(s)
@@ -48,7 +48,7 @@ struct TALibraryTests {
     return runtime.evaluate(0, symbol: 0)
   }
 
-  static func number(_ outcome: StrategyRuntime.Outcome) -> Double? {
+  static func number(_ outcome: Outcome) -> Double? {
     if case .match(let info) = outcome {
       switch info {
       case .number(let v): return v
