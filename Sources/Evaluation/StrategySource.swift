@@ -38,18 +38,3 @@ public struct StrategySource: Sendable, Equatable {
     return result
   }
 }
-
-/// What the engine learned from a strategy's returned table.
-public struct StrategyInfo: Sendable, Equatable {
-  public var id: String
-  public var path: String
-  public var description: String?
-  public var timeframes: [String]
-  public var minCandles: Int
-}
-
-/// A user-facing error: one line naming the place.
-public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
-  public var description: String
-  public init(_ description: String) { self.description = description }
-}

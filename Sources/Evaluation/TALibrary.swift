@@ -4,62 +4,6 @@ import Indicators
 import LuaKit
 import Tracking
 
-/// What a cached indicator value was computed from.
-package struct IndicatorKey: Hashable {
-  package var symbol: Int32
-  package var interval: Int16
-  package var column: Int8
-  package var function: UInt8
-  package var a: Int32
-  package var b: Int32
-  package var c: Int32
-  package var d: UInt64
-}
-
-/// The running state of an EMA or RSI over a column's candles but the newest.
-package struct SmoothingState: BitwiseCopyable {
-  package var ema: EMAState?
-  package var rsi: RSIState?
-  /// The series' append count and length when the state was last brought up to date: it
-  /// then covers every candle but the newest.
-  package var appends = -1
-  package var count = 0
-
-  /// No series yet (``isEmpty``).
-  package init() {}
-
-  package var isEmpty: Bool { appends < 0 }
-
-  init?(id: UInt8, n: Int, values: UnsafeBufferPointer<Double>) {
-    if id == 2 {
-      guard let s = EMAState(period: n, series: values) else { return nil }
-      ema = s
-    } else {
-      guard let s = RSIState(period: n, series: values) else { return nil }
-      rsi = s
-    }
-  }
-
-  package mutating func append(_ x: Double) {
-    ema?.append(x)
-    rsi?.append(x)
-  }
-
-  package func value(appending x: Double) -> Double? {
-    if let ema { return ema.value(appending: x) }
-    return rsi?.value(appending: x)
-  }
-}
-
-/// A cached indicator result, valid while the symbol's store version is `version`.
-package struct IndicatorValue: BitwiseCopyable {
-  package var version: UInt64
-  package var count: Int8  // 0: nil result
-  package var r0: Double
-  package var r1: Double
-  package var r2: Double
-}
-
 /// The `ta` library strategies see: TA-Lib-compatible indicators computed natively over the
 /// store's columns (no copy into Lua), returning the value at the newest candle or nil when
 /// the series is too short. Inputs: a kline column (`k.close`) or a Lua list of numbers;
@@ -86,251 +30,9 @@ package enum TALibrary {
     ("atr", atr), ("adx", adx), ("stoch", stoch), ("willr", willr), ("cci", cci), ("mfi", mfi),
     ("obv", obv), ("vwap", vwap), ("crossover", crossover), ("crossunder", crossunder),
   ]
+}
 
-  // MARK: Inputs
-
-  /// A resolved numeric series: either a store column (cacheable) or a copied Lua list.
-  package struct Series {
-    package var values: UnsafeBufferPointer<Double>
-    package var key: (symbol: Int32, interval: Int16, column: Int8)?
-    /// The store's slot of the series behind a column view, and the column (a pointer, not
-    /// a copy: the series struct is 100-odd bytes, and copying it through the optionals
-    /// here showed as store-forwarding stalls in profiles).
-    package var kline: (slot: UnsafeMutablePointer<KlineSeries?>, column: KlineSeries.Column)? = nil
-  }
-
-  @inline(__always)
-  package static func runtime(_ L: OpaquePointer?) -> StrategyRuntime? {
-    guard let p = lua_touserdata(L, clua_upvalueindex(2)) else { return nil }
-    return Unmanaged<StrategyRuntime>.fromOpaque(p).takeUnretainedValue()
-  }
-
-  /// Pushes `where: message` and returns the error marker for the trampoline.
-  package static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
-    luaL_where(L, 1)
-    lua_pushstring(L, message)
-    lua_concat(L, 2)
-    return -1
-  }
-
-  /// The series at argument `arg`: a kline column view or a list of numbers. A column's
-  /// newest candle is written into the store first (``MarketStore/materializeNewest``) unless
-  /// `materialize` is false (then only `values[0..<count-1]` and the series' `newest` may be
-  /// read).
-  package static func series(
-    _ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int, materialize: Bool = true
-  ) -> Series? {
-    if let p = rt.columnPayload(arg) {
-      let slot = p.slot
-      guard let column = KlineSeries.Column(rawValue: Int(p.column)), slot.pointee != nil else {
-        return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil)
-      }
-      if materialize { slot.pointee?.materialize() }
-      let count = slot.pointee?.count ?? 0
-      let start = slot.pointee?.values(column)
-      return Series(
-        values: UnsafeBufferPointer(start: start, count: count),
-        key: (p.symbol, Int16(p.interval), Int8(p.column)), kline: (slot, column))
-    }
-    guard lua_type(L, arg) == LUA_TTABLE else { return nil }
-    let n = Int(lua_rawlen(L, arg))
-    // Reading and computing over a list is work done in Swift, charged to the call's budget
-    // like the library's C functions; past it, an empty series (the call fails at its next
-    // instruction).
-    guard clua_trycharge(L, n / 4) != 0 else {
-      return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil)
-    }
-    let buffer = rt.scratchBuffer(slot, count: max(1, n))
-    for i in 0..<n {
-      lua_rawgeti(L, arg, lua_Integer(i + 1))
-      var isNumber: Int32 = 0
-      let v = lua_tonumberx(L, -1, &isNumber)
-      clua_pop(L, 1)
-      guard isNumber != 0 else { return nil }
-      buffer[i] = v
-    }
-    return Series(values: UnsafeBufferPointer(start: buffer, count: n), key: nil)
-  }
-
-  /// The columns of the kline series view at argument `arg`.
-  package static func klines(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime) -> (
-    high: UnsafeBufferPointer<Double>, low: UnsafeBufferPointer<Double>,
-    close: UnsafeBufferPointer<Double>, volume: UnsafeBufferPointer<Double>,
-    key: (symbol: Int32, interval: Int16)
-  )? {
-    guard let p = rt.seriesPayload(arg) else { return nil }
-    let key = (p.symbol, Int16(p.interval))
-    p.slot.pointee?.materialize()
-    guard let s = rt.store.series(p.symbol, interval: Int(p.interval)) else {
-      let empty = UnsafeBufferPointer<Double>(start: nil, count: 0)
-      return (empty, empty, empty, empty, key)
-    }
-    func column(_ c: KlineSeries.Column) -> UnsafeBufferPointer<Double> {
-      UnsafeBufferPointer(start: s.values(c), count: s.count)
-    }
-    return (column(.high), column(.low), column(.close), column(.volume), key)
-  }
-
-  package static func integer(_ L: OpaquePointer?, _ arg: Int32, default value: Int? = nil) -> Int? {
-    if let value, lua_type(L, arg) <= LUA_TNIL { return value }
-    var isInteger: Int32 = 0
-    let v = clua_tointeger(L, arg, &isInteger)
-    return isInteger != 0 ? Int(v) : nil
-  }
-
-  package static func number(_ L: OpaquePointer?, _ arg: Int32, default value: Double) -> Double? {
-    if lua_type(L, arg) <= LUA_TNIL { return value }
-    var isNumber: Int32 = 0
-    let v = lua_tonumberx(L, arg, &isNumber)
-    return isNumber != 0 ? v : nil
-  }
-
-  // MARK: Caching and results
-
-  /// Looks up `key` in the runtime's cache (when the input is a store view), else computes.
-  @inline(__always)
-  package static func cached(
-    _ rt: StrategyRuntime, _ key: IndicatorKey?, compute: () -> (Int8, Double, Double, Double)
-  ) -> (Int8, Double, Double, Double) {
-    guard let key else { return compute() }
-    let version = rt.store.version(key.symbol)
-    if let hit = rt.indicatorCache[key], hit.version == version {
-      return (hit.count, hit.r0, hit.r1, hit.r2)
-    }
-    let r = compute()
-    if rt.indicatorCache.count > 200_000 { rt.indicatorCache.removeAll() }
-    rt.indicatorCache.set(
-      key, IndicatorValue(version: version, count: r.0, r0: r.1, r1: r.2, r2: r.3))
-    return r
-  }
-
-  package static func push(_ L: OpaquePointer?, _ r: (Int8, Double, Double, Double)) -> Int32 {
-    switch r.0 {
-    case 0:
-      lua_pushnil(L)
-      return 1
-    case 1:
-      lua_pushnumber(L, r.1)
-      return 1
-    case 2:
-      lua_pushnumber(L, r.1)
-      lua_pushnumber(L, r.2)
-      return 2
-    default:
-      lua_pushnumber(L, r.1)
-      lua_pushnumber(L, r.2)
-      lua_pushnumber(L, r.3)
-      return 3
-    }
-  }
-
-  package static func one(_ v: Double?) -> (Int8, Double, Double, Double) {
-    v.map { (1, $0, 0, 0) } ?? (0, 0, 0, 0)
-  }
-
-  package static func key(
-    _ s: Series, _ function: UInt8, _ a: Int = 0, _ b: Int = 0, _ c: Int = 0, _ d: Double = 0
-  ) -> IndicatorKey? {
-    guard let k = s.key else { return nil }
-    return IndicatorKey(
-      symbol: k.symbol, interval: k.interval, column: k.column, function: function,
-      a: Int32(clamping: a), b: Int32(clamping: b), c: Int32(clamping: c), d: d.bitPattern)
-  }
-
-  package static func key(
-    _ k: (symbol: Int32, interval: Int16), _ function: UInt8, _ a: Int = 0, _ b: Int = 0,
-    _ c: Int = 0
-  ) -> IndicatorKey {
-    IndicatorKey(
-      symbol: k.symbol, interval: k.interval, column: -1, function: function,
-      a: Int32(clamping: a), b: Int32(clamping: b), c: Int32(clamping: c), d: 0)
-  }
-
-  // MARK: Incremental EMA and RSI
-
-  /// EMA and RSI smooth over the whole series, so a full computation is O(candles). On a
-  /// store column they are kept incrementally instead: a state covering every candle but the
-  /// newest, advanced by one when a candle is appended, and asked for the value with the
-  /// newest (possibly still open) candle added, O(1). Equal to the full computation: the
-  /// only divergence is when the store drops its oldest candle (at `max_candles`), whose
-  /// weight in the smoothing is then below (1 − 1/n)^(candles − n); the state is rebuilt
-  /// unless that is under 1e-12 (at least 30·n candles).
-  package static func incremental(_ L: OpaquePointer?, name: String, id: UInt8) -> Int32 {
-    guard let p = lua_touserdata(L, clua_upvalueindex(2)) else {
-      return fail(L, "ta.\(name): runtime unavailable")
-    }
-    // The runtime owns the Lua state this call runs in, so it outlives the call: borrowed
-    // without a retain/release pair (two atomic operations per call, on the hot path).
-    return Unmanaged<StrategyRuntime>.fromOpaque(p)._withUnsafeGuaranteedRef {
-      incremental(L, name: name, id: id, rt: $0)
-    }
-  }
-
-  @inline(__always)
-  private static func incremental(
-    _ L: OpaquePointer?, name: String, id: UInt8, rt: StrategyRuntime
-  ) -> Int32 {
-    // Not materialized: the O(1) path reads the newest value from beside the series' pointer
-    // and older candles only; every other path materializes first.
-    guard let s = series(L, 1, rt, slot: 0, materialize: false) else {
-      return fail(
-        L, "ta.\(name): argument 1 must be a kline column (like k.close) or a list of numbers")
-    }
-    guard let n = integer(L, 2) else {
-      return fail(L, "ta.\(name): argument 2 (period) must be an integer")
-    }
-    let x = s.values
-    func full() -> Double? {
-      s.kline?.slot.pointee?.materialize()
-      return id == 2 ? TA.ema(x, n) : TA.rsi(x, n)
-    }
-    guard let k = s.key, x.count >= 2, let (slot, column) = s.kline,
-      let appends = slot.pointee?.appends, let limit = slot.pointee?.limit,
-      let newest = slot.pointee?.newest(column)
-    else {
-      return push(L, one(full()))
-    }
-    let count = x.count
-    // Which candles the state covers is told by the series' append count: no candle storage
-    // is read on the O(1) path (the newest value comes from beside the series' pointer), so
-    // a cycle over thousands of cold symbols costs no miss in their candles.
-    let kind = SmoothingTable.kind(
-      interval: k.interval, column: k.column, function: id, period: Int32(clamping: n))
-    // No state for a period TA-Lib rejects (the result is nil), nor beyond the table's kinds.
-    guard id == 2 ? EMAState.accepts(period: n) : RSIState.accepts(period: n),
-      let e = rt.smoothingStates.state(k.symbol, kind: kind)
-    else {
-      return push(L, one(full()))
-    }
-    if !e.pointee.isEmpty {
-      if e.pointee.appends == appends, e.pointee.count == count {
-        // Same candles but the newest: O(1).
-        return push(L, one(e.pointee.value(appending: newest)))
-      }
-      if count >= 3, e.pointee.appends == appends - 1,
-        e.pointee.count == count - 1
-          || (e.pointee.count == count && count == limit && count >= 30 * max(1, n))
-      {
-        // One candle appended since: fold the previous newest in (in place).
-        e.pointee.append(x[count - 2])
-        e.pointee.appends = appends
-        e.pointee.count = count
-        return push(L, one(e.pointee.value(appending: newest)))
-      }
-    }
-    guard
-      var state = SmoothingState(
-        id: id, n: n, values: UnsafeBufferPointer(rebasing: x[0..<(count - 1)]))
-    else {
-      e.pointee = SmoothingState()
-      return push(L, one(full()))
-    }
-    state.appends = appends
-    state.count = count
-    e.pointee = state
-    return push(L, one(state.value(appending: newest)))
-  }
-
+extension TALibrary {
   // MARK: One series and one period
 
   package static func periodic(
@@ -348,9 +50,13 @@ package enum TALibrary {
     return push(L, cached(rt, key(s, id, n)) { one(f(s.values, n)) })
   }
 
-  package static let sma: clua_SwiftFunction = { L in periodic(L, name: "sma", id: 1) { TA.sma($0, $1) } }
+  package static let sma: clua_SwiftFunction = { L in
+    periodic(L, name: "sma", id: 1) { TA.sma($0, $1) }
+  }
   package static let ema: clua_SwiftFunction = { L in incremental(L, name: "ema", id: 2) }
-  package static let wma: clua_SwiftFunction = { L in periodic(L, name: "wma", id: 3) { TA.wma($0, $1) } }
+  package static let wma: clua_SwiftFunction = { L in
+    periodic(L, name: "wma", id: 3) { TA.wma($0, $1) }
+  }
   package static let rsi: clua_SwiftFunction = { L in incremental(L, name: "rsi", id: 4) }
   package static let stddev: clua_SwiftFunction = { L in
     periodic(L, name: "stddev", id: 5) { TA.stddev($0, $1) }
@@ -361,7 +67,9 @@ package enum TALibrary {
   package static let lowest: clua_SwiftFunction = { L in
     periodic(L, name: "lowest", id: 7) { TA.lowest($0, $1) }
   }
-  package static let roc: clua_SwiftFunction = { L in periodic(L, name: "roc", id: 8) { TA.roc($0, $1) } }
+  package static let roc: clua_SwiftFunction = { L in
+    periodic(L, name: "roc", id: 8) { TA.roc($0, $1) }
+  }
 
   package static let macd: clua_SwiftFunction = { L in
     guard let rt = runtime(L) else { return fail(L, "ta.macd: runtime unavailable") }
@@ -398,7 +106,9 @@ package enum TALibrary {
         return (3, r.upper, r.middle, r.lower)
       })
   }
+}
 
+extension TALibrary {
   // MARK: Whole kline series
 
   package static func onKlines(
@@ -474,13 +184,17 @@ package enum TALibrary {
       return (2, r.k, r.d, 0)
     }
   }
+}
 
+extension TALibrary {
   // MARK: Crossings
 
   /// The last two values of argument `arg`: a series (column or list) or a number.
-  package static func lastTwo(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int) -> (
-    Double, Double
-  )?? {
+  package static func lastTwo(_ L: OpaquePointer?, _ arg: Int32, _ rt: StrategyRuntime, slot: Int)
+    -> (
+      Double, Double
+    )??
+  {
     if lua_type(L, arg) == LUA_TNUMBER {
       let v = lua_tonumberx(L, arg, nil)
       return .some((v, v))
@@ -505,6 +219,10 @@ package enum TALibrary {
     return 1
   }
 
-  package static let crossover: clua_SwiftFunction = { L in crossing(L, name: "crossover", above: true) }
-  package static let crossunder: clua_SwiftFunction = { L in crossing(L, name: "crossunder", above: false) }
+  package static let crossover: clua_SwiftFunction = { L in
+    crossing(L, name: "crossover", above: true)
+  }
+  package static let crossunder: clua_SwiftFunction = { L in
+    crossing(L, name: "crossunder", above: false)
+  }
 }
