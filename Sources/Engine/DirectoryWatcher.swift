@@ -128,18 +128,3 @@ public final class DirectoryWatcher: Sendable {
     return result
   }
 }
-
-extension CycleEngine {
-  /// Hot reload (CONTRACT §6): a watcher on the strategies and plugins directories that, once
-  /// a save has settled, reads both and asks this engine to swap them in at the next cycle
-  /// boundary. A directory that cannot be read is reported on stderr. Call `start()`.
-  public func reloadWatcher(strategies: String, plugins: String) -> DirectoryWatcher {
-    DirectoryWatcher(directories: [strategies, plugins]) { [self] in
-      do {
-        requestReload(try CodeSet.load(strategies: strategies, plugins: plugins))
-      } catch {
-        StandardError.line("reload: \(error)")
-      }
-    }
-  }
-}

@@ -1,0 +1,124 @@
+import Evaluation
+import Feeds
+import Foundation
+import LuaKit
+import Support
+import Synchronization
+import Tracking
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+extension CycleEngine {
+  /// Asks for `code` to replace the running strategies and plugins at the next cycle
+  /// boundary (hot reload). Any thread may call it; the latest request wins.
+  public func requestReload(_ code: CodeSet) {
+    pendingReload.withLock { $0 = code }
+  }
+
+  /// Hot reload at a cycle boundary: compiles what changed in a scratch state first, keeps
+  /// the old version of anything that fails (reporting `file:line: message` once), swaps the
+  /// rest into every worker, and schedules the changed strategies for evaluation on every
+  /// symbol. Removed strategies exit every symbol they matched.
+  func applyPendingReload() {
+    guard
+      let next = pendingReload.withLock({ p -> CodeSet? in
+        defer { p = nil }
+        return p
+      })
+    else { return }
+    let old = code
+    let oldByID = Dictionary(old.strategies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let pluginsChanged = next.plugins != old.plugins
+    let candidates = next.strategies.filter {
+      pluginsChanged || oldByID[$0.id]?.source != $0.source
+    }
+    let failed: [String: String]
+    do {
+      failed = try validate(candidates, plugins: next.plugins).failed
+    } catch {
+      log("reload: \(error)")
+      return
+    }
+    for s in candidates where failed[s.id] != nil {
+      let key = [s.id, s.source] + next.plugins.map(\.source)
+      if !reportedReloadErrors.contains(key) {
+        reportedReloadErrors.insert(key)
+        log("\(failed[s.id] ?? "") (the previous version keeps running)")
+      }
+    }
+    var effective = next
+    if pluginsChanged && !failed.isEmpty {
+      log(
+        "reload: plugin change refused: it breaks \(failed.keys.sorted().joined(separator: ", "))")
+      effective.plugins = old.plugins
+      effective.strategies = next.strategies.compactMap { s in
+        failed[s.id] == nil && oldByID[s.id]?.source == s.source ? s : oldByID[s.id]
+      }
+      // Strategies whose own source changed are tried again with the old plugins next time.
+      if effective == old { return }
+    } else {
+      effective.strategies = next.strategies.compactMap { s in
+        failed[s.id] == nil ? s : oldByID[s.id]
+      }
+    }
+    let changed = Set(
+      effective.strategies.filter {
+        pluginsChanged && effective.plugins == next.plugins || oldByID[$0.id]?.source != $0.source
+      }
+      .map(\.id))
+    let removed = old.strategies.map(\.id).filter { id in
+      !effective.strategies.contains { $0.id == id }
+    }
+    guard !changed.isEmpty || !removed.isEmpty || effective.plugins != old.plugins else { return }
+
+    for w in workers { w.send(.load(effective, changed: changed)) }
+    var compiled: [StrategyInfo]?
+    for w in workers {
+      let r = w.wait()
+      if let e = r.compileError {
+        log("reload: worker \(w.index): \(e)")
+      } else if w.index == 0 {
+        compiled = r.compiled
+      }
+    }
+    guard let compiled else { return }
+    for id in removed {
+      if let k = strategies.firstIndex(where: { $0.id == id }) { pendingExits += exits(of: k) }
+    }
+    let oldIndex = Dictionary(
+      strategies.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    book.remap(compiled.map { oldIndex[$0.id] })
+    strategies = compiled
+    code = effective
+    for id in changed {
+      health.forgive(id)
+    }
+    fullEvaluation = Set(strategies.indices.filter { changed.contains(strategies[$0].id) })
+    var parts: [String] = []
+    let added = changed.filter { oldByID[$0] == nil }.sorted()
+    let updated = changed.filter { oldByID[$0] != nil }.sorted()
+    if !added.isEmpty { parts.append("added \(added.joined(separator: ", "))") }
+    if !updated.isEmpty { parts.append("reloaded \(updated.joined(separator: ", "))") }
+    if !removed.isEmpty { parts.append("removed \(removed.joined(separator: ", "))") }
+    if effective.plugins != old.plugins { parts.append("plugins updated") }
+    summary.reloads += 1
+    log("reload: " + parts.joined(separator: "; "))
+  }
+}
+
+extension CycleEngine {
+  /// Hot reload: a watcher on the strategies and plugins directories that, once
+  /// a save has settled, reads both and asks this engine to swap them in at the next cycle
+  /// boundary. A directory that cannot be read is reported on stderr. Call `start()`.
+  public func reloadWatcher(strategies: String, plugins: String) -> DirectoryWatcher {
+    DirectoryWatcher(directories: [strategies, plugins]) { [self] in
+      do {
+        requestReload(try CodeSet.load(strategies: strategies, plugins: plugins))
+      } catch {
+        StandardError.line("reload: \(error)")
+      }
+    }
+  }
+}
