@@ -1,5 +1,6 @@
 import ArgumentParser
 import Engine
+import Evaluation
 import LuaKit
 
 /// `engine check DIR`: compile every strategy, call each filter once on a synthetic symbol.

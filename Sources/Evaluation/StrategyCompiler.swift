@@ -14,7 +14,8 @@ extension StrategyRuntime {
       try state.runChunk(source.source, path: source.path, id: source.id, keepingEnvironment: true)
       lua.push(ref: validatorRef)
       clua_insert(L, -2)
-      try lua.protectedCall(arguments: 1, results: LUA_MULTRET)
+      // The table is the strategy's: reading it can run its metamethods.
+      try state.callWithinLimits(arguments: 1, results: LUA_MULTRET)
     } catch {
       let message = restorePaths(error.message, source.path)
       throw EngineError(

@@ -71,7 +71,10 @@ public enum Sandbox {
         error("__gc metamethods are not allowed in strategies", 2)
       end
       note_metatable()
-      return setmetatable(t, mt)
+      -- Errors (a protected metatable, a bad argument) name the strategy's line, not this one.
+      local ok, result = pcall(setmetatable, t, mt)
+      if not ok then error(result, 2) end
+      return result
     end
     -- rawset would bypass the read-only proxies (views, libraries): refuse protected tables.
     base.rawset = function(t, k, v)

@@ -65,6 +65,14 @@ public final class SandboxedState {
     }
     // The chunk's first upvalue is its _ENV.
     if lua_setupvalue(L, -2, 1) == nil { clua_pop(L, 1) }
+    try callWithinLimits(arguments: 0, results: 1)
+  }
+
+  /// A protected call of strategy code (the function below `arguments` values on the stack)
+  /// under the state's limits: the instruction budget, work units and the memory cap. Every
+  /// call that can run strategy code goes through here or through the filter call.
+  public func callWithinLimits(arguments: Int32, results: Int32) throws(LuaError) {
+    let L = lua.L
     clua_setbudget(L, instructionBudget)
     clua_beginwork(lua.budget, instructionBudget)
     defer {
@@ -72,7 +80,7 @@ public final class SandboxedState {
       clua_setbudget(L, 0)
     }
     try lua.withMemoryLimit { () throws(LuaError) in
-      try lua.protectedCall(arguments: 0, results: 1)
+      try lua.protectedCall(arguments: arguments, results: results)
     }
   }
 

@@ -3,6 +3,7 @@ import Testing
 import Tracking
 
 @testable import Engine
+@testable import Evaluation
 
 /// A strategy stuck in a runaway library call must cost the others nothing: its calls fail
 /// at the budget (or the call timeout), it never matches, it is reported by id, and every
@@ -65,5 +66,20 @@ struct RunawayStrategyTests {
     }
     #expect(run.output == clean.output)
     #expect(run.log.contains { $0.contains("strategy zz_slow:") && $0.contains("stopped") })
+  }
+
+  @Test(
+    "compiling a strategy whose returned table loops or grows in a metamethod is stopped",
+    arguments: [
+      "return { timeframes = setmetatable({}, { __index = function(t, i) while true do end end }), filter = function(s) return true end }",
+      "return { timeframes = setmetatable({}, { __index = function(t, i) return '1m' end }), filter = function(s) return true end }",
+    ])
+  func hostileStrategyTable(source: String) throws {
+    let runtime = try StrategyRuntime(
+      store: MarketStore(maxSymbols: 4, maxCandles: 10),
+      limits: SandboxLimits(memoryBytes: 16 << 20))
+    #expect(throws: EngineError.self) {
+      _ = try runtime.compile(StrategySource(id: "t", path: "Strategies/t.lua", source: source))
+    }
   }
 }

@@ -109,3 +109,41 @@ struct BoundedLibraryTests {
     }
   }
 }
+
+/// A strategy's returned table is the strategy's own: reading it (its `timeframes` through
+/// `__index`) runs under the same limits as the chunk.
+@Suite("Strategy tables are read within the limits", .timeLimit(.minutes(1)))
+struct StrategyTableLimitsTests {
+  @Test(
+    "a strategy table whose metamethods loop or grow is stopped",
+    arguments: [
+      "return { timeframes = setmetatable({}, { __index = function(t, i) while true do end end }), filter = function(s) return true end }",
+      "return { timeframes = setmetatable({}, { __index = function(t, i) return '1m' end }), filter = function(s) return true end }",
+    ])
+  func validatorIsBounded(source: String) throws {
+    let s = try SandboxedState(memoryLimit: 16 << 20)
+    s.instructionBudget = 1_000_000
+    try s.runChunk(source, path: "Strategies/t.lua", id: "t")
+    let L = s.lua.L
+    // What the engine does with the table: iterate `timeframes` with ipairs.
+    try s.lua.load(
+      "return function(t) local n = 0 for _ in ipairs(t.timeframes) do n = n + 1 end return n end",
+      chunkName: "=reader")
+    try s.lua.protectedCall(arguments: 0, results: 1)
+    lua_rotate(L, -2, 1)
+    var stopped: LuaError?
+    do { try s.callWithinLimits(arguments: 1, results: 1) } catch { stopped = error }
+    #expect(stopped != nil)
+    #expect(try run("return 'alive'", in: s).get() == "alive")
+  }
+
+  @Test("setmetatable on a protected table names the strategy's line")
+  func protectedMetatableLine() {
+    guard case .failure(let e) = run("local t = setmetatable({}, { __metatable = false })\nsetmetatable(t, {})", id: "p")
+    else {
+      Issue.record("expected an error")
+      return
+    }
+    #expect(e.message.contains("Strategies/p.lua:2:"), "\(e.message)")
+  }
+}

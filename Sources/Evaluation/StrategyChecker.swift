@@ -1,5 +1,4 @@
 import Tracking
-import Evaluation
 
 /// `engine check DIR`: compiles every strategy in a scratch state and calls its filter once
 /// on a synthetic symbol, so runtime errors on ordinary data show up before going live.
@@ -51,7 +50,9 @@ public enum StrategyChecker {
         problems.append(error.description)
       }
     }
-    return (sources.count + code.plugins.count, problems)
+    // One line per problem: a message with line breaks (`error("a\nb")`) is joined.
+    let lines = problems.map { $0.split(whereSeparator: \.isNewline).joined(separator: " ") }
+    return (sources.count + code.plugins.count, lines)
   }
 
   /// A store with one symbol, `TESTUSDT`: a ticker and `maxCandles` 1m candles of a gentle
