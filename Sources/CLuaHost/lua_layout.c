@@ -118,6 +118,8 @@ static int layoutholds(lua_State *L) {
 
 int clua_udatalayout(lua_State *L) {
   if (__atomic_load_n(&forced, __ATOMIC_RELAXED)) return 0;
+  clua_Budget *b = clua_budgetof(L);
+  if (b != NULL && b->layout < 0) return 0;
   int top = lua_gettop(L);
   const void *const *p = (const void *const *)lua_newuserdatauv(L, sizeof(void *), 0);
   int ok = p[-1] == NULL;

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
 import CLua
 import CLuaHost
 
@@ -7,12 +10,13 @@ import CLuaHost
 /// Every call into Lua that may raise goes through ``protectedCall(arguments:results:)``
 /// (`lua_pcall` with a message handler), so Lua's `longjmp` never crosses a Swift frame.
 public final class LuaState {
-  /// The raw `lua_State *`, for the engine's hot-path views.
-  public let L: OpaquePointer
+  /// The raw `lua_State *`, for the evaluation module's hot path (package access only: no
+  /// other module talks to Lua but through this type).
+  package let L: OpaquePointer
   private let messageHandlerRef: Int32
   /// Limits and accounting of this state (memory, work units, interrupts: `clua_Budget`);
   /// freed after `lua_close`.
-  public let budget: UnsafeMutablePointer<clua_Budget>
+  package let budget: UnsafeMutablePointer<clua_Budget>
 
   /// - Parameter memoryLimit: bytes this state may hold while strategy code runs
   ///   (``withMemoryLimit(_:)``); host work is never limited.
@@ -20,6 +24,11 @@ public final class LuaState {
     budget = .allocate(capacity: 1)
     budget.initialize(to: clua_Budget())
     budget.pointee.limit = max(0, memoryLimit)
+    // `ENGINE_LUA_LAYOUT=api`: never read Lua's internal layout (lua_layout.h), always go
+    // through the API, for comparing both paths (the results must be the same).
+    if let mode = getenv("ENGINE_LUA_LAYOUT"), String(cString: mode) == "api" {
+      budget.pointee.layout = -1
+    }
     guard let L = clua_newstate(budget) else {
       budget.deallocate()
       throw LuaError(message: "cannot create a Lua state")
@@ -51,10 +60,6 @@ public final class LuaState {
     defer { budget.pointee.enforce = 0 }
     return try body()
   }
-
-  /// Turns the memory cap on or off (the evaluation hot path toggles it around each call).
-  @inline(__always)
-  public func enforceMemoryLimit(_ on: Bool) { budget.pointee.enforce = on ? 1 : 0 }
 
   public var top: Int32 {
     get { lua_gettop(L) }
@@ -90,18 +95,6 @@ public final class LuaState {
     let status = clua_pcall(L, arguments, results, base)
     clua_remove(L, base)
     if status != LUA_OK { throw popError() }
-  }
-
-  /// Same as ``protectedCall(arguments:results:)`` but returns the status and leaves the
-  /// message on the stack instead of throwing: the evaluation hot path avoids error boxing.
-  @inline(__always)
-  public func rawProtectedCall(arguments: Int32, results: Int32) -> Int32 {
-    let base = lua_gettop(L) - arguments
-    lua_rawgeti(L, clua_registryindex(), lua_Integer(messageHandlerRef))
-    clua_insert(L, base)
-    let status = clua_pcall(L, arguments, results, base)
-    clua_remove(L, base)
-    return status
   }
 
   /// Pops the error message on top of the stack into a ``LuaError``.

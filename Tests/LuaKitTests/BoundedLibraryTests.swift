@@ -2,6 +2,10 @@ import CLua
 import CLuaHost
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 @testable import LuaKit
 
 /// Every C function a strategy can reach either charges its work to the call's budget or is
@@ -139,11 +143,46 @@ struct StrategyTableLimitsTests {
 
   @Test("setmetatable on a protected table names the strategy's line")
   func protectedMetatableLine() {
-    guard case .failure(let e) = run("local t = setmetatable({}, { __metatable = false })\nsetmetatable(t, {})", id: "p")
+    guard
+      case .failure(let e) = run(
+        "local t = setmetatable({}, { __metatable = false })\nsetmetatable(t, {})", id: "p")
     else {
       Issue.record("expected an error")
       return
     }
     #expect(e.message.contains("Strategies/p.lua:2:"), "\(e.message)")
+  }
+}
+
+/// The layout facts are checked once per state; a state told to use the API only answers "no"
+/// to every shortcut's setup.
+@Suite("Lua layout facts")
+struct LayoutFactsTests {
+  @Test("the facts hold for this Lua build, and a state can be told not to rely on them")
+  func facts() throws {
+    let state = try LuaState()
+    var failed: UnsafePointer<CChar>? = nil
+    #expect(clua_layout_check(state.L, &failed) == 1, "\(failed.map { String(cString: $0) } ?? "")")
+    #expect(clua_udatalayout(state.L) == 1)
+    let api = try LuaState()
+    api.budget.pointee.layout = -1
+    #expect(clua_udatalayout(api.L) == 0)
+    lua_createtable(api.L, 0, 13)
+    var fill = clua_FillState()
+    let fieldNames: [String] = [
+      "price", "open", "high", "low", "volume", "quote_volume", "change", "change_pct", "vwap",
+      "bid", "ask", "time", "symbol",
+    ]
+    let names: [UnsafeMutablePointer<CChar>] = fieldNames.compactMap { strdup($0) }
+    defer { for n in names { free(n) } }
+    for n in names {
+      lua_pushboolean(api.L, 0)
+      lua_setfield(api.L, -2, n)
+    }
+    let pointers: [UnsafePointer<CChar>?] = names.map { UnsafePointer($0) }
+    let setup = pointers.withUnsafeBufferPointer {
+      clua_directfill_setup(api.L, &fill, -1, $0.baseAddress)
+    }
+    #expect(setup == 0)
   }
 }
