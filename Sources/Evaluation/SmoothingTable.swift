@@ -3,8 +3,8 @@
 ///
 /// Why not ``IndicatorTable``: a state is read once per cycle for each changed symbol, so it
 /// is cold, and in a hash table the probe for it touched the occupancy byte, the key
-/// (compared field by field) and, when the probe went on, the next slots: ~45% of a
-/// `ta.rsi` call's own samples in `perf annotate` sat on those loads. Here the few kinds of
+/// (compared field by field) and, when the probe went on, the next slots: cold loads that
+/// dominated a `ta.rsi` call. Here the few kinds of
 /// series are found by a linear scan of packed 64-bit descriptions (hot in cache), and the
 /// symbol's state by indexing: one cold line or two. States live in chunks of 256 symbols
 /// made on first use, so a kind costs memory only for the symbols it is asked about. At most

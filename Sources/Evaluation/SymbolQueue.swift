@@ -3,9 +3,8 @@ import Synchronization
 /// The read-buffer indices of one evaluation pass, shared by the workers: each takes its
 /// share as it goes, a chunk at a time, from the front. Why not fixed equal shares: worker 0
 /// runs on the cycle thread, whose cache holds the data it has just written, so it evaluates
-/// faster than the others (measured: with 2 workers and equal halves it waited for the other
-/// worker and 2 workers gave x1.5 the evaluations/s of 1; with chunks taken as they go, the
-/// faster one takes more and neither waits).
+/// faster than the others: with equal halves it would wait for the other worker; with chunks
+/// taken as they go, the faster one takes more and neither waits.
 package final class SymbolQueue: Sendable {
   package let symbols: [Int32]
   /// Symbols per take: the batch size in batch mode, else ``defaultChunk``.

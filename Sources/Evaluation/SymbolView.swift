@@ -147,9 +147,9 @@ package final class SymbolView {
   }
 
   /// Writes a symbol's fields into the data table: `fill(t, price, open, ..., time, symbol)`.
-  /// One call of this small Lua function (from `clua_dofill`) costs less than the 36 API calls that
-  /// set the 12 fields one by one (measured side by side: ~100 ns less per symbol refresh),
-  /// because each field store is a VM instruction on a table the VM already holds.
+  /// Used when the direct fill cannot write the nodes. One call of this small Lua function
+  /// costs less than the 36 API calls that would set the fields one by one, because each
+  /// field store is a VM instruction on a table the VM already holds.
   private static let fillSource = """
     return function(t, price, open, high, low, volume, quote_volume, change, change_pct, vwap, bid, ask, time, symbol)
       t.price = price t.open = open t.high = high t.low = low t.volume = volume
@@ -199,8 +199,8 @@ package final class SymbolView {
   /// Chooses how the next evaluation pass fills `s` (call before each): lazily while fewer
   /// than half of the symbols' views get read (kline-only strategies: no fill at all), else
   /// eagerly (a filled trigger costs a metamethod call, and the fill then runs under the
-  /// instruction hook: measured ~40 ns per evaluation more for a ticker filter). The share
-  /// is measured in lazy passes, one pass in 16 when eager. Both ways give the same values.
+  /// instruction hook). The share is measured in lazy passes, one pass in 16 when eager.
+  /// Both ways give the same values.
   package func beginPass() {
     let fills = Int(fillState.pointee.fills)
     if !eagerFill, armed >= 32 { lazyShare = Double(fills) / Double(armed) }

@@ -17,10 +17,8 @@ import Support
 /// ``wait()`` (the cycle thread) runs the command, after handing the other workers theirs, so
 /// it evaluates its share while they evaluate theirs. Why: the cycle thread has just written
 /// the data of the symbols it then evaluates; on another core every one of those cache lines
-/// must first travel across (measured with the whole engine on one core, `taskset -c 0`:
-/// applying events took half the time and evaluating a ticker filter a third less, the
-/// worker's loads no longer missing on lines the cycle thread had written). With one worker,
-/// no thread hand-off at all.
+/// must first travel across, and the worker's loads miss on lines the cycle thread has just
+/// written. With one worker, no thread hand-off at all.
 package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, see below
   // safe: `command` is written by the cycle thread before `start.signal()` and read by the
   // worker after `start.wait()`; `report` is written by the worker before `done.signal()`

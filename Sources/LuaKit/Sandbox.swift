@@ -91,12 +91,12 @@ public enum Sandbox {
     local function new_env(id)
       -- `__index` is the globals table itself, not a function: a global read (`ta`, `math`)
       -- is then one table lookup in the VM, where a Lua `__index` function cost a call per
-      -- read (~80 ns, measured with `engine bench`). Strategies cannot reach `base` (the
+      -- read. Strategies cannot reach `base` (the
       -- metatable is hidden), so it stays read-only to them.
       local env = setmetatable({}, { __index = base, __metatable = false })
       env._G = env
       -- The host's libraries (`ta`) and `math` sit in the environment itself: read in filter
-      -- calls, they then cost no miss and metatable hop first (~10 ns per read), and the
+      -- calls, they then cost no miss and metatable hop first, and the
       -- engine can check from there that a filter calling them still calls the host's (see
       -- `clua_filterclass`). A strategy that assigns `ta` or `math` still changes only its own
       -- global, as for any other name (and assigning nil shows the shared one again).

@@ -22,8 +22,7 @@ public final class JSONLinesWriter: DiffSink {
   }
 
   /// Appends the lines of one cycle's diffs to `out`. The part every line of the cycle
-  /// shares (`{"cycle":…,"time":…,"strategy":`) is formatted once: formatting its two
-  /// integers per line was a third of a line's cost in the bench's profile.
+  /// shares (`{"cycle":…,"time":…,"strategy":`) is formatted once, not per line.
   public static func append(
     _ diffs: [ResolvedDiff], cycle: Int64, time: Int64, to out: inout [UInt8]
   ) {

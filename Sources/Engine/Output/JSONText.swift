@@ -9,8 +9,8 @@ import Evaluation
 /// Appends JSON text. Hand-written because Foundation's `JSONEncoder` cannot keep the
 /// contract's key order and costs an allocation per value on the per-cycle path. Nothing
 /// here allocates but the output buffer's growth: literals are appended as UTF-8 views,
-/// integers digit by digit (a diff line was ~1.7 µs with an `Array` per literal and a
-/// `String` per number, measured by `engine bench` on a filter whose matches flip).
+/// integers digit by digit (an `Array` per literal and a `String` per number made each diff
+/// line cost several times more).
 public enum JSONText {
   /// Appends a literal's bytes (one copy, where a `String.UTF8View` is appended byte by byte).
   @inline(__always)
