@@ -19,8 +19,8 @@ public struct KlineSeries {
   public let limit: Int
   public private(set) var count = 0
   /// Open time of the newest candle, kept beside the pointer: checking it on every kline
-  /// event then costs no read of the candle storage (profiles showed that read as the main
-  /// cache miss of applying a kline across thousands of symbols).
+  /// event then costs no read of the candle storage (the main cache miss of applying a kline
+  /// across thousands of symbols).
   private var newest: Int64 = .min
   /// The newest candle's values, kept beside the pointer for the same reason: readers of the
   /// newest value (incremental indicators) then need no candle storage line.
@@ -32,9 +32,16 @@ public struct KlineSeries {
   /// storage: applying a candle writes its six values to storage only when the next candle
   /// is appended, or when a reader of the whole columns asks (``materialize()``). A live
   /// candle is replaced many times before it closes, and each write touched six cold cache
-  /// lines (the main cost of applying a kline event in profiles); readers of the newest value
+  /// lines (the main cost of applying a kline event); readers of the newest value
   /// alone (incremental indicators, `k.close[#k]`) never need it in storage.
   public private(set) var pending = false
+  /// Whether the newest candle is closed (a kline with `x: true` said so); a candle is also
+  /// closed once a newer one is appended.
+  public private(set) var newestClosed = false
+  /// Candles seen closing since the series was created: by a kline with `x: true`, or by a
+  /// newer candle's arrival for one that never said so. Two reads of the same value saw the
+  /// same closed candles.
+  public private(set) var closes = 0
   private var start = 0
   private var slots: Int
   private var storage: UnsafeMutablePointer<Double>
@@ -106,7 +113,8 @@ public struct KlineSeries {
   /// Applies a candle: same open time as the newest replaces it, a later one appends
   /// (dropping the oldest past `limit`), an earlier one is ignored.
   public mutating func apply(
-    openTime: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double
+    openTime: Int64, open: Double, high: Double, low: Double, close: Double, volume: Double,
+    isClosed: Bool = false
   ) -> Outcome {
     let outcome: Outcome
     if let newest = newestOpenTime {
@@ -121,6 +129,9 @@ public struct KlineSeries {
       outcome = .appended
     }
     if outcome == .appended {
+      // The previous newest candle is closed now, if it never said so.
+      if count > 0, !newestClosed { closes += 1 }
+      newestClosed = false
       // The previous newest candle goes to storage before the window moves.
       materialize()
       if count == limit {
@@ -134,6 +145,10 @@ public struct KlineSeries {
     newest = openTime
     newestCandle = (open, high, low, close, volume)
     pending = true
+    if isClosed, !newestClosed {
+      newestClosed = true
+      closes += 1
+    }
     return outcome
   }
 

@@ -251,7 +251,7 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
       slot.pointee?.apply(
         openTime: k.pointee.openTime, open: k.pointee.open, high: k.pointee.high,
         low: k.pointee.low, close: k.pointee.close,
-        volume: k.pointee.volume) ?? .ignored
+        volume: k.pointee.volume, isClosed: k.pointee.isClosed) ?? .ignored
     if outcome == .ignored {
       state.pointee.klinesIgnored += 1
       return .success(.ignored)
@@ -287,6 +287,12 @@ public final class MarketStore: @unchecked Sendable {  // safe: phases, see belo
   @inline(__always)
   public func materializeNewest(_ symbol: Int32, interval: Int) {
     (series + interval * capacity + Int(symbol)).pointee?.materialize()
+  }
+
+  /// Candles of `symbol` in `interval` seen closing so far (see ``KlineSeries/closes``).
+  @inline(__always)
+  public func closedCandles(_ symbol: Int32, interval: Int) -> Int {
+    series[interval * capacity + Int(symbol)]?.closes ?? 0
   }
 
   /// Number of candles of `symbol` in `interval` (0 when none).

@@ -334,3 +334,30 @@ struct EventsInPlaceTests {
     #expect(fast.klinesIgnored == copied.klinesIgnored && fast.klinesIgnored > 0)
   }
 }
+
+@Suite("Closed candles")
+struct ClosedCandleTests {
+  @Test("a candle closes by x: true once, or by the next candle's arrival")
+  func closes() {
+    var s = KlineSeries(limit: 3)
+    defer { s.deallocate() }
+    #expect(s.closes == 0)
+    _ = s.apply(openTime: 0, open: 1, high: 1, low: 1, close: 1, volume: 1)
+    _ = s.apply(openTime: 0, open: 1, high: 2, low: 1, close: 2, volume: 1)
+    #expect(s.closes == 0 && !s.newestClosed)
+    _ = s.apply(openTime: 0, open: 1, high: 2, low: 1, close: 2, volume: 1, isClosed: true)
+    _ = s.apply(openTime: 0, open: 1, high: 2, low: 1, close: 2, volume: 1, isClosed: true)
+    #expect(s.closes == 1 && s.newestClosed)
+    // The next candle: the previous one said so already.
+    _ = s.apply(openTime: 60, open: 2, high: 2, low: 2, close: 2, volume: 1)
+    #expect(s.closes == 1 && !s.newestClosed)
+    // A candle that never said so closes when a newer one arrives.
+    _ = s.apply(openTime: 120, open: 2, high: 2, low: 2, close: 2, volume: 1)
+    #expect(s.closes == 2)
+    // An older candle is ignored and changes nothing.
+    #expect(
+      s.apply(openTime: 0, open: 9, high: 9, low: 9, close: 9, volume: 9, isClosed: true)
+        == .ignored)
+    #expect(s.closes == 2 && !s.newestClosed)
+  }
+}
