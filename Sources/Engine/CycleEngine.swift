@@ -157,8 +157,13 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     }
     var loadable = code
     let (failed, infos) = try validate(code.strategies, plugins: code.plugins)
+    // A strategy that does not compile is left out; a wrong setting for one stops the start.
+    if let wrong = code.strategies.compactMap({ failed[$0.id] }).first(where: \.isConfiguration) {
+      shutDownWorkers()
+      throw wrong
+    }
     for s in code.strategies {
-      guard let message = failed[s.id] else { continue }
+      guard let message = failed[s.id]?.description else { continue }
       reportedReloadErrors.insert([s.id, s.source] + code.plugins.map(\.source))
       log("\(message) (strategy not loaded)")
     }
@@ -200,17 +205,17 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// Compiles `strategies` with `plugins` in a scratch state; returns the failures by id
   /// (`failed`) and the others' infos.
   func validate(_ strategies: [StrategySource], plugins: [StrategySource])
-    throws(EngineError) -> (failed: [String: String], infos: [String: StrategyInfo])
+    throws(EngineError) -> (failed: [String: EngineError], infos: [String: StrategyInfo])
   {
     let scratch = try StrategyRuntime(store: store, limits: settings.sandboxLimits)
     try scratch.setPlugins(plugins)
-    var failed: [String: String] = [:]
+    var failed: [String: EngineError] = [:]
     var infos: [String: StrategyInfo] = [:]
     for s in strategies {
       do {
         infos[s.id] = try scratch.compile(s).info
       } catch {
-        failed[s.id] = error.description
+        failed[s.id] = error
       }
     }
     return (failed, infos)

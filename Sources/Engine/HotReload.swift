@@ -34,7 +34,7 @@ extension CycleEngine {
     let candidates = next.strategies.filter {
       pluginsChanged || oldByID[$0.id]?.source != $0.source
     }
-    let failed: [String: String]
+    let failed: [String: EngineError]
     do {
       failed = try validate(candidates, plugins: next.plugins).failed
     } catch {
@@ -45,7 +45,7 @@ extension CycleEngine {
       let key = [s.id, s.source] + next.plugins.map(\.source)
       if !reportedReloadErrors.contains(key) {
         reportedReloadErrors.insert(key)
-        log("\(failed[s.id] ?? "") (the previous version keeps running)")
+        log("\(failed[s.id]?.description ?? "") (the previous version keeps running)")
       }
     }
     var effective = next

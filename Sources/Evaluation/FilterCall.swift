@@ -22,6 +22,11 @@ extension StrategyRuntime {
     package var minCandles: [Int]
     /// Store interval index of each declared timeframe (-1: not seen yet, so no candles).
     package var intervals: [[Int]]
+    /// Strategies whose signals the engine gates (confirmation, cooldown): their workers
+    /// report every match, not only changes, so the gate knows the latest price and info.
+    package var gated: [Bool]
+    /// Strategies with `trigger = "close"`.
+    package var onClose: [Bool]
   }
 
   package func makePlan() -> Plan {
@@ -30,7 +35,8 @@ extension StrategyRuntime {
       guards: strategies.map { $0.envGuard?.pointer },
       minCandles: strategies.map(\.info.minCandles),
       intervals: strategies.map { c in c.info.timeframes.map { store.knownIntervalIndex($0) ?? -1 }
-      })
+      }, gated: strategies.map(\.info.isGated),
+      onClose: strategies.map { $0.info.trigger == .close })
   }
 
   /// Whether `symbol` has the data strategy `k` needs (`min_candles` candles in every

@@ -53,11 +53,16 @@ package final class KlineViews {
     ("time", .time),
   ]
 
+  /// The views end at the last closed candle (for strategies with `trigger = "close"`): a
+  /// newest candle still open is left out.
+  let closedOnly: Bool
+
   /// Creates the column metatable and `s.klines` in `lua`; series views are made as the
   /// store learns intervals.
-  init(lua: LuaState, store: MarketStore) {
+  init(lua: LuaState, store: MarketStore, closedOnly: Bool = false) {
     self.lua = lua
     self.store = store
+    self.closedOnly = closedOnly
     klinesPresent = .allocate(capacity: MarketStore.maxIntervals)
     klinesPresent.initialize(repeating: false, count: MarketStore.maxIntervals)
     seriesRefs = .allocate(capacity: MarketStore.maxIntervals)
@@ -125,6 +130,18 @@ package final class KlineViews {
       w.pointee.count = 0
       return
     }
+    if closedOnly, !series.newestClosed {
+      // Without the open newest candle: the others are all in storage.
+      w.pointee.count = lua_Integer(series.count - 1)
+      w.pointee.pending = 0
+      w.pointee.columns.0 = series.values(.time)
+      w.pointee.columns.1 = series.values(.open)
+      w.pointee.columns.2 = series.values(.high)
+      w.pointee.columns.3 = series.values(.low)
+      w.pointee.columns.4 = series.values(.close)
+      w.pointee.columns.5 = series.values(.volume)
+      return
+    }
     w.pointee.count = lua_Integer(series.count)
     w.pointee.columns.0 = series.values(.time)
     w.pointee.columns.1 = series.values(.open)
@@ -165,7 +182,8 @@ package final class KlineViews {
       clua_newuserdata(L, MemoryLayout<ViewPayload>.size, 0)?.storeBytes(
         of: ViewPayload(
           window: UnsafePointer(windows + interval), base: UnsafeMutableRawPointer(base),
-          current: UnsafePointer(current), interval: Int32(interval), column: column),
+          current: UnsafePointer(current), interval: Int32(interval), column: column,
+          closedOnly: closedOnly ? 1 : 0),
         as: ViewPayload.self)
     }
     pushView(column: -1)

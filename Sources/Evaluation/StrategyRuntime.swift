@@ -100,8 +100,43 @@ package final class StrategyRuntime {
     return symbolView.point(at: symbol)
   }
 
+  /// The views of strategies with `trigger = "close"`: their kline series end at the last
+  /// closed candle. Made on first use (most workers never need them).
+  private var closedViews: (symbol: SymbolView, klines: KlineViews)?
+
+  /// Points the closed-candle views at `symbol`; returns the registry reference of their `s`.
+  /// Nil only if the views cannot be made (the host is out of memory).
+  package func prepareClosedView(_ symbol: Int32) -> Int32? {
+    if closedViews == nil {
+      let klines = KlineViews(lua: state.lua, store: store, closedOnly: true)
+      guard
+        let view = try? SymbolView(
+          lua: state.lua, store: store, klinesRef: klines.klinesRef,
+          capacity: store.symbols.capacity)
+      else { return nil }
+      closedViews = (view, klines)
+      // The message handler stays at stack index 1 (see `call`).
+      lua_settop(L, 1)
+    }
+    guard let views = closedViews else { return nil }
+    views.klines.point(at: symbol)
+    return views.symbol.point(at: symbol)
+  }
+
+  /// The payload of a kline view (either set of views) at stack index `idx`, if it is one.
+  @inline(__always)
+  private func payload(_ idx: Int32, series: Bool) -> KlineViews.ViewPayload? {
+    let views = klineViews
+    if let p = series ? views.seriesPayload(idx) : views.columnPayload(idx) { return p }
+    guard let closed = closedViews?.klines else { return nil }
+    return series ? closed.seriesPayload(idx) : closed.columnPayload(idx)
+  }
+
   /// Chooses how the next evaluation pass fills `s` (see ``SymbolView/beginPass()``).
-  package func beginPass() { symbolView.beginPass() }
+  package func beginPass() {
+    symbolView.beginPass()
+    closedViews?.symbol.beginPass()
+  }
 
   /// Whether `s` is filled by writing its table's nodes (the layout check passed).
   package var directFill: Bool { symbolView.directFill }
@@ -109,13 +144,13 @@ package final class StrategyRuntime {
   /// The payload of the kline series view at stack index `idx`, if it is one.
   @inline(__always)
   package func seriesPayload(_ idx: Int32) -> KlineViews.ViewPayload? {
-    klineViews.seriesPayload(idx)
+    payload(idx, series: true)
   }
 
   /// The payload of the kline column view at stack index `idx`, if it is one.
   @inline(__always)
   package func columnPayload(_ idx: Int32) -> KlineViews.ViewPayload? {
-    klineViews.columnPayload(idx)
+    payload(idx, series: false)
   }
 
   /// Replaces the whole strategy list (ordered by id); filters no longer listed are released.

@@ -4,16 +4,20 @@ import Foundation
   import Glibc
 #endif
 
-/// A strategy file as read from disk: `DIR/NAME.lua`, id `NAME`.
+/// A strategy to load: the text of a file (`DIR/NAME.lua`, id `NAME`), and its settings from
+/// outside the file. An instance (`strategy.<id>.from: <file id>`) is the same file's text
+/// under another id, with settings of its own.
 public struct StrategySource: Sendable, Equatable {
   public var id: String
   public var path: String
   public var source: String
+  public var config: StrategyConfig
 
-  public init(id: String, path: String, source: String) {
+  public init(id: String, path: String, source: String, config: StrategyConfig = StrategyConfig()) {
     self.id = id
     self.path = path
     self.source = source
+    self.config = config
   }
 
   /// Every `*.lua` file of `directory`, sorted by id in byte order (the diff order).

@@ -43,9 +43,17 @@ extension TALibrary {
       guard let column = KlineSeries.Column(rawValue: Int(p.column)), slot.pointee != nil else {
         return Series(values: UnsafeBufferPointer(start: nil, count: 0), key: nil)
       }
+      let start = slot.pointee?.values(column)
+      if p.closedOnly != 0 {
+        // A view ending at the last closed candle (`trigger = "close"`): the window's count,
+        // every value in storage, computed in full (no incremental state follows it).
+        slot.pointee?.materialize()
+        return Series(
+          values: UnsafeBufferPointer(start: start, count: Int(p.window.pointee.count)),
+          key: (p.symbol, Self.closedKey(p.interval), Int8(p.column)))
+      }
       if materialize { slot.pointee?.materialize() }
       let count = slot.pointee?.count ?? 0
-      let start = slot.pointee?.values(column)
       return Series(
         values: UnsafeBufferPointer(start: start, count: count),
         key: (p.symbol, Int16(p.interval), Int8(p.column)), kline: (slot, column))
@@ -77,14 +85,16 @@ extension TALibrary {
     key: (symbol: Int32, interval: Int16)
   )? {
     guard let p = rt.seriesPayload(arg) else { return nil }
-    let key = (p.symbol, Int16(p.interval))
+    let closed = p.closedOnly != 0
+    let key = (p.symbol, closed ? Self.closedKey(p.interval) : Int16(p.interval))
     p.slot.pointee?.materialize()
     guard let s = rt.store.series(p.symbol, interval: Int(p.interval)) else {
       let empty = UnsafeBufferPointer<Double>(start: nil, count: 0)
       return (empty, empty, empty, empty, key)
     }
+    let count = closed ? Int(p.window.pointee.count) : s.count
     func column(_ c: KlineSeries.Column) -> UnsafeBufferPointer<Double> {
-      UnsafeBufferPointer(start: s.values(c), count: s.count)
+      UnsafeBufferPointer(start: s.values(c), count: count)
     }
     return (column(.high), column(.low), column(.close), column(.volume), key)
   }
@@ -103,4 +113,10 @@ extension TALibrary {
     let v = lua_tonumberx(L, arg, &isNumber)
     return isNumber != 0 ? v : nil
   }
+
+  /// The interval in the cache key of a view ending at the last closed candle: the interval
+  /// index with a bit no index has (there are far fewer intervals), so its cached results
+  /// never meet those of the full series.
+  @inline(__always)
+  static func closedKey(_ interval: Int32) -> Int16 { Int16(truncatingIfNeeded: interval) | 0x4000 }
 }

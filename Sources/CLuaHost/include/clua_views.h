@@ -24,6 +24,7 @@ typedef struct {
   const int *current;              /* host: the symbol being evaluated */
   int interval;
   int column;                      /* -1 for a series view */
+  int closedOnly;                  /* the view ends at the last closed candle */
 } clua_ViewPayload;
 
 /// `k.close[i]`: the hottest metamethod (strategies loop over candles with it), in C so that
