@@ -76,12 +76,7 @@ struct RecordCommand: ParsableCommand {
 
   /// Records Binance's streams (for the intervals the strategies declare) until Ctrl-C.
   private func recordBinance(_ settings: Settings) throws {
-    let code: CodeSet
-    do {
-      code = try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins)
-    } catch {
-      throw EngineFailure(message: error.description, code: 2)
-    }
+    let code = try Wiring.code(for: settings)
     let intervals = StrategyChecker.timeframes(of: code)
     guard FileManager.default.createFile(atPath: out, contents: nil) else {
       throw EngineFailure(message: "\(out): cannot create the output file")
