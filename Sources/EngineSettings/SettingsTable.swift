@@ -10,8 +10,11 @@
 /// so a key added here and not documented there fails them.
 ///
 /// To add a key: declare its `Settings` field with `= SettingsTable.<name>.defaultValue`, add
-/// an entry below and list it in `entries`. Keys resolve in the order of `entries`, so an
-/// entry whose parser reads another key (a bound) comes after that key.
+/// an entry below and list it in `entries` (a test fails while a field has no entry). Keys
+/// resolve in the order of `entries`, so an entry whose parser reads another key (a bound)
+/// comes after that key. An entry with an `option` also needs its `@Option` in the command
+/// line's option groups, named and described with `.setting(entry)`; the help test fails
+/// until it has one.
 package enum SettingsTable {
   /// Every entry, in the order keys resolve and the documentation lists them.
   package static let entries: [any AnySetting] = [
