@@ -5,6 +5,7 @@ import PackageDescription
 // CLua (system library) → LuaKit (wrapper + sandbox) → Indicators (TA-Lib-compatible math)
 // → Tracking (symbols, store, update bits)
 // → Feeds (Binance wire format, replay, simulator) → BinanceFeed (live streams)
+// → EngineSettings (the settings table, loading, the config file watcher)
 // → Engine (workers, cycles, diffs)
 // → EngineServer (webhooks, metrics, dashboard) → EngineCLI (the `engine` executable).
 let package = Package(
@@ -74,12 +75,18 @@ let package = Package(
         .product(name: "Atomics", package: "swift-atomics"),
       ]
     ),
+    // The settings: one table of keys, resolved from the command line, the environment and
+    // the YAML config file.
+    .target(
+      name: "EngineSettings",
+      dependencies: ["Support", .product(name: "Configuration", package: "swift-configuration")]
+    ),
     .target(
       name: "Engine",
       dependencies: [
-        "CLua", "CLuaHost", "LuaKit", "Evaluation", "Support", "Tracking", "Feeds", "Indicators",
+        "CLua", "CLuaHost", "LuaKit", "Evaluation", "EngineSettings", "Support", "Tracking",
+        "Feeds", "Indicators",
         .product(name: "Atomics", package: "swift-atomics"),
-        .product(name: "Configuration", package: "swift-configuration"),
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),
@@ -87,7 +94,7 @@ let package = Package(
     .target(
       name: "EngineServer",
       dependencies: [
-        "Engine", "Evaluation", "Support", "Tracking",
+        "Engine", "EngineSettings", "Evaluation", "Support", "Tracking",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "Metrics", package: "swift-metrics"),
@@ -100,8 +107,8 @@ let package = Package(
     .executableTarget(
       name: "EngineCLI",
       dependencies: [
-        "Engine", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed", "EngineServer",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "Engine", "EngineSettings", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed",
+        "EngineServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua", "CLuaHost", "Support"]),
@@ -114,7 +121,7 @@ let package = Package(
     .testTarget(
       name: "BinanceFeedTests",
       dependencies: [
-        "BinanceFeed", "Feeds", "Tracking", "Engine", "Evaluation", "Support",
+        "BinanceFeed", "Feeds", "Tracking", "Engine", "EngineSettings", "Evaluation", "Support",
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "NIOPosix", package: "swift-nio"),
         .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,12 +131,16 @@ let package = Package(
     .testTarget(
       name: "EngineTests",
       dependencies: [
-        "Engine", "Evaluation", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost", "Support",
+        "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost",
+        "Support",
       ]),
+    // The settings, and the documentation (README, config/engine.yaml, `engine --help`) held to
+    // the settings table.
+    .testTarget(name: "EngineSettingsTests", dependencies: ["EngineSettings", "EngineCLI"]),
     .testTarget(
       name: "EngineServerTests",
       dependencies: [
-        "EngineServer", "Engine", "Evaluation", "Feeds", "Tracking", "Support",
+        "EngineServer", "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking", "Support",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "AsyncHTTPClient", package: "async-http-client"),
         .product(name: "Crypto", package: "swift-crypto"),

@@ -4,6 +4,7 @@ import Histogram
 import Tracking
 import Support
 import Evaluation
+import EngineSettings
 
 #if canImport(Glibc)
   import Glibc

@@ -5,6 +5,7 @@ import Synchronization
 import Tracking
 import Support
 import Evaluation
+import EngineSettings
 
 #if canImport(Glibc)
   import Glibc

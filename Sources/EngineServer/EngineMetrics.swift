@@ -2,6 +2,7 @@
 // onto the same registry so other libraries' metrics, e.g. HTTP requests, land there too).
 
 import Engine
+import EngineSettings
 import Metrics
 import Prometheus
 import Synchronization

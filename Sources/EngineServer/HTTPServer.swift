@@ -1,6 +1,7 @@
 // The Hummingbird application: dashboard, SSE, metrics, status, debug and control routes.
 
 import Engine
+import EngineSettings
 import Foundation
 import Hummingbird
 import Logging

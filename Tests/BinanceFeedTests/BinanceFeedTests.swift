@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import Tracking
 import Engine
+import EngineSettings
 
 @testable import BinanceFeed
 import Support

@@ -1,5 +1,6 @@
 import Crypto
 import Engine
+import EngineSettings
 import EngineServer
 import Foundation
 import Synchronization

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Engine
+import EngineSettings
 import EngineServer
 import Feeds
 import Foundation

@@ -5,6 +5,7 @@ import Testing
 import Tracking
 
 @testable import Engine
+import EngineSettings
 import Support
 @testable import Evaluation
 

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 
 @testable import Engine
+import EngineSettings
 @testable import Evaluation
 
 /// CONTRACT §6, driven for real: the engine runs on the simulator, a watcher on the

@@ -1,4 +1,5 @@
 import Engine
+import EngineSettings
 import Foundation
 import Testing
 

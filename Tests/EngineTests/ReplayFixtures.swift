@@ -3,6 +3,7 @@ import Foundation
 import Tracking
 
 @testable import Engine
+import EngineSettings
 @testable import Evaluation
 
 /// Generated replay files and a way to run the engine over them in-process.

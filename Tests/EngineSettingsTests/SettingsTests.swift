@@ -1,4 +1,4 @@
-import Engine
+import EngineSettings
 import Foundation
 import Synchronization
 import Testing

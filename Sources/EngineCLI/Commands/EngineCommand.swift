@@ -1,7 +1,5 @@
 import ArgumentParser
-import Engine
 import Foundation
-import LuaKit
 import Support
 
 @main
@@ -37,10 +35,4 @@ struct EngineCommand: ParsableCommand {
       Foundation.exit(code.rawValue)
     }
   }
-}
-
-/// A failure already explained in one line; exits with `code`.
-struct EngineFailure: Error {
-  var message: String
-  var code: Int32 = 1
 }

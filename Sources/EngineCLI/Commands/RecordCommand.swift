@@ -1,12 +1,11 @@
 import ArgumentParser
 import BinanceFeed
-import Dispatch
 import Engine
+import EngineSettings
+import Evaluation
 import Feeds
 import Foundation
-import LuaKit
 import Support
-import Evaluation
 
 /// `engine record --feed sim --out FILE`: writes a feed's messages, one per line, exactly as
 /// produced, so `engine replay FILE` reproduces the run.
@@ -77,30 +76,18 @@ struct RecordCommand: ParsableCommand {
 
   /// Records Binance's streams (for the intervals the strategies declare) until Ctrl-C.
   private func recordBinance(_ settings: Settings) throws {
-    let code: CodeSet
-    do {
-      code = try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins)
-    } catch {
-      throw EngineFailure(message: error.description, code: 2)
-    }
+    let code = try Wiring.code(for: settings)
     let intervals = StrategyChecker.timeframes(of: code)
     guard FileManager.default.createFile(atPath: out, contents: nil) else {
       throw EngineFailure(message: "\(out): cannot create the output file")
     }
-    let config = Session.binanceConfig(settings, intervals: intervals, record: out)
+    let config = Wiring.binanceConfig(settings, intervals: intervals, record: out)
     if let problem = config.validate() { throw EngineFailure(message: problem, code: 2) }
-    Session.blockSignals()
+    Signals.block()
     let feed = BinanceFeed(config: config)
     let queue = FeedQueue()
     let stop = StopFlag()
-    signal(SIGINT, SIG_IGN)
-    signal(SIGTERM, SIG_IGN)
-    let sources = [SIGINT, SIGTERM].map { sig in
-      let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-      source.setEventHandler { stop.raise() }
-      source.resume()
-      return source
-    }
+    let sources = Signals.onStop { stop.raise() }
     defer { for s in sources { s.cancel() } }
     let thread = Thread { feed.run(into: queue, stop: stop) }
     thread.start()
