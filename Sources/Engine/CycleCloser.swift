@@ -1,3 +1,4 @@
+import EngineSettings
 import Evaluation
 import Feeds
 import Foundation

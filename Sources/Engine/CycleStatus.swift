@@ -1,3 +1,4 @@
+import EngineSettings
 import Evaluation
 
 /// Status of one closed cycle, for the live status line and metrics.
