@@ -28,9 +28,9 @@ extension CycleEngine {
     swapNanos = 0
     lastCalls = []
     lastErrors = []
-    applyPendingReload()
-    summary.cycles += 1
     let now = (cycle &+ 1) &* Int64(settings.cycleMs)
+    applyPendingReload(now: now)
+    summary.cycles += 1
     let known = store.symbolCount
     summary.symbolCycles += known
     let count = updates.updateCount
@@ -38,7 +38,17 @@ extension CycleEngine {
       count != lastUpdateCount || pendingDeferred || !fullEvaluation.isEmpty
         || !pendingExits.isEmpty
     else {
-      report(cycle, known: known, changed: 0, evaluated: 0, calls: 0, diffs: 0, batch: false)
+      // Nothing to evaluate; gated strategies' timers due now still fire.
+      var fired: [ResolvedDiff] = []
+      var symbols: [Int32] = []
+      fireGates(now: now, disabling: [], into: &fired, symbols: &symbols)
+      if !fired.isEmpty {
+        diffOrder.sort(&fired, symbols: symbols, in: store)
+        sink.write(cycle: cycle, time: now, diffs: fired)
+        summary.diffs += fired.count
+      }
+      report(
+        cycle, known: known, changed: 0, evaluated: 0, calls: 0, diffs: fired.count, batch: false)
       return
     }
     lastUpdateCount = count
@@ -80,7 +90,8 @@ extension CycleEngine {
       toEvaluate, strategies: regular.count == strategies.count ? nil : regular,
       batchMode: batchMode)
     if !reloaded.isEmpty {
-      reports += dispatch(Array(0..<Int32(known)), strategies: reloaded, batchMode: batchMode)
+      reports += dispatch(
+        Array(0..<Int32(known)), strategies: reloaded, batchMode: batchMode, reevaluation: true)
     }
     if stopFlag.isRaised, reports.contains(where: \.interrupted) { return }
 
@@ -94,6 +105,7 @@ extension CycleEngine {
       for (k, n) in r.callsPerStrategy.enumerated() where k < callsPerStrategy.count {
         callsPerStrategy[k] += n
       }
+      recordProfile(r)
       for (k, e) in r.errors {
         errors[k] = errors[k].map { $0.merged(with: e) } ?? e
       }
@@ -111,15 +123,26 @@ extension CycleEngine {
     resolved.reserveCapacity(resolved.count + diffs.count)
     symbolOf.reserveCapacity(resolved.count + diffs.count)
     for d in diffs where disabling.isEmpty || !disabling.contains(Int(d.strategy)) {
-      book.set(strategy: Int(d.strategy), symbol: d.symbol, matched: d.isEnter)
-      symbolOf.append(d.symbol)
+      let k = Int(d.strategy)
+      book.set(strategy: k, symbol: d.symbol, matched: d.isEnter)
+      var printed = d
+      if strategies[k].isGated {
+        // The gate decides what is printed: exits now, enters when confirmed.
+        guard
+          let exit = gates[strategies[k].id]?.result(
+            symbol: d.symbol, matched: d.isEnter, price: d.price, info: d.info, now: now)
+        else { continue }
+        printed = exit
+      }
+      symbolOf.append(printed.symbol)
       resolved.append(
         ResolvedDiff(
-          strategy: strategies[Int(d.strategy)].id, symbol: names.name(at: d.symbol),
-          isEnter: d.isEnter, price: d.price, info: d.info))
+          strategy: strategies[k].id, symbol: names.name(at: printed.symbol),
+          isEnter: printed.isEnter, price: printed.price, info: printed.info))
     }
+    fireGates(now: now, disabling: disabling, into: &resolved, symbols: &symbolOf)
     for k in disabling.sorted() {
-      let exiting = exits(of: k)
+      let exiting = exits(of: k, now: now)
       resolved += exiting
       symbolOf += Array(repeating: -1, count: exiting.count)
       health.disable(strategies[k].id)
@@ -159,12 +182,15 @@ extension CycleEngine {
         strategyIDs: strategies.map(\.id),
         strategyCalls: lastCalls.isEmpty ? strategies.map { _ in 0 } : lastCalls,
         strategyErrors: lastErrors.isEmpty ? strategies.map { _ in 0 } : lastErrors,
+        strategyProfiles: strategies.map { profiles[$0.id] ?? StrategyProfile() },
         totals: summary))
   }
 
   /// Hands `symbols` to the workers, which take them in chunks (``SymbolQueue``), and waits
   /// for all reports. `strategies`: indices to evaluate (nil: all).
-  func dispatch(_ symbols: [Int32], strategies: [Int]?, batchMode: Bool) -> [WorkerReport] {
+  func dispatch(
+    _ symbols: [Int32], strategies: [Int]?, batchMode: Bool, reevaluation: Bool = false
+  ) -> [WorkerReport] {
     guard !symbols.isEmpty else { return [] }
     // Chunks: batches in batch mode; else at most `defaultChunk`, and small enough that every
     // worker gets some (4 chunks per worker) when few symbols changed.
@@ -178,7 +204,11 @@ extension CycleEngine {
     let chunks = (symbols.count + queue.chunk - 1) / queue.chunk
     let used = Array(workers.prefix(max(1, min(workers.count, chunks))))
     for w in used {
-      w.send(.evaluate(WorkerJob(queue: queue, batchMode: batchMode, strategies: strategies)))
+      w.send(
+        .evaluate(
+          WorkerJob(
+            queue: queue, batchMode: batchMode, strategies: strategies,
+            reevaluation: reevaluation)))
     }
     let reports = used.map { $0.wait() }
     if let first = reports.first { luaMemoryPerWorker = first.luaMemory }

@@ -46,8 +46,14 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   var strategies: [StrategyInfo] = [] {
     didSet { idsForReports.withLock { [ids = strategies.map(\.id)] in $0 = ids } }
   }
-  /// Each strategy's current matches.
+  /// Each strategy's filter results (for a gated strategy, not yet its printed matches).
   let book: MatchBook
+  /// Per symbol, the closed candles it had when last evaluated (`trigger = "close"`).
+  let closeMarks: CloseMarks
+  /// The signal hygiene of gated strategies (`confirm_s`, `cooldown_s`), by id.
+  var gates: [String: SignalGate] = [:]
+  /// Per strategy id, what the profiler measured so far.
+  var profiles: [String: StrategyProfile] = [:]
 
   // MARK: The cycle being closed
 
@@ -125,6 +131,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     mode = Atomic(settings.trackingMode == .all ? 1 : 0)
     limiter = RateLimiter(minInterval: Int64(settings.minUpdateIntervalMs))
     book = MatchBook(strategies: 0, symbols: settings.maxSymbols)
+    closeMarks = CloseMarks(symbols: settings.maxSymbols)
   }
 
   public var trackingMode: TrackingMode {
@@ -151,8 +158,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       // Worker 0 runs on the cycle thread (see `Worker`): it evaluates the symbols whose
       // data that thread has just written, in the same core's cache.
       let w = Worker(
-        index: i, store: store, book: book, stop: stopFlag, limits: settings.sandboxLimits,
-        inline: i == 0, probes: probes)
+        index: i, store: store, book: book, closeMarks: closeMarks, stop: stopFlag,
+        limits: settings.sandboxLimits, inline: i == 0, probes: probes)
       w.launch()
       workers.append(w)
     }
@@ -189,6 +196,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     inlineLoad = (loadable, all)
     self.code = loadable
     book.remap(strategies.map { _ in nil })
+    syncGates()
   }
 
   /// Runs ``inlineLoad`` on this (the cycle) thread; throws the compile error, if any.

@@ -20,5 +20,7 @@ public struct CycleStatus: Sendable {
   public var strategyIDs: [String] = []
   public var strategyCalls: [Int] = []
   public var strategyErrors: [Int] = []
+  /// Per strategy (same order), what the profiler measured since the start.
+  public var strategyProfiles: [StrategyProfile] = []
   public var totals: RunSummary
 }

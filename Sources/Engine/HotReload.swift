@@ -21,7 +21,7 @@ extension CycleEngine {
   /// the old version of anything that fails (reporting `file:line: message` once), swaps the
   /// rest into every worker, and schedules the changed strategies for evaluation on every
   /// symbol. Removed strategies exit every symbol they matched.
-  func applyPendingReload() {
+  func applyPendingReload(now: Int64) {
     guard
       let next = pendingReload.withLock({ p -> CodeSet? in
         defer { p = nil }
@@ -85,12 +85,15 @@ extension CycleEngine {
     }
     guard let compiled else { return }
     for id in removed {
-      if let k = strategies.firstIndex(where: { $0.id == id }) { pendingExits += exits(of: k) }
+      if let k = strategies.firstIndex(where: { $0.id == id }) {
+        pendingExits += exits(of: k, now: now)
+      }
     }
     let oldIndex = Dictionary(
       strategies.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     book.remap(compiled.map { oldIndex[$0.id] })
     strategies = compiled
+    syncGates()
     code = effective
     for id in changed {
       health.forgive(id)

@@ -55,12 +55,15 @@ struct StrategyHealthState {
 }
 
 extension CycleEngine {
-  /// `exit` diffs for every symbol strategy `k` matches, clearing its matches.
-  func exits(of k: Int) -> [ResolvedDiff] {
+  /// `exit` diffs for every symbol strategy `k` has entered, clearing its matches (`now`:
+  /// the cycle's end, for a gated strategy's cooldown).
+  func exits(of k: Int, now: Int64) -> [ResolvedDiff] {
     let id = strategies[k].id
-    return book.matches(strategy: k).map { symbol in
-      book.set(strategy: k, symbol: symbol, matched: false)
-      return ResolvedDiff(
+    let raw = book.matches(strategy: k)
+    for symbol in raw { book.set(strategy: k, symbol: symbol, matched: false) }
+    let entered = gates[id]?.exitAll(now: now) ?? raw
+    return entered.map { symbol in
+      ResolvedDiff(
         strategy: id, symbol: store.symbols.name(at: symbol), isEnter: false,
         price: store.ticker(symbol).fields.price, info: nil)
     }

@@ -14,4 +14,12 @@ public struct DiffRecord: Sendable, Equatable {
   /// The symbol's `s.price` when it was evaluated.
   public var price: Double
   public var info: DiffInfo?
+
+  public init(strategy: Int32, symbol: Int32, isEnter: Bool, price: Double, info: DiffInfo?) {
+    self.strategy = strategy
+    self.symbol = symbol
+    self.isEnter = isEnter
+    self.price = price
+    self.info = info
+  }
 }

@@ -30,6 +30,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
   package let isInline: Bool
   private let store: MarketStore
   private let book: MatchBook
+  private let closeMarks: CloseMarks
   private let stopFlag: StopFlag
   private let limits: SandboxLimits
   private let probes: WorkerProbes?
@@ -43,13 +44,14 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
   private var started = false
 
   package init(
-    index: Int, store: MarketStore, book: MatchBook, stop: StopFlag, limits: SandboxLimits,
-    inline: Bool = false, probes: WorkerProbes? = nil
+    index: Int, store: MarketStore, book: MatchBook, closeMarks: CloseMarks? = nil,
+    stop: StopFlag, limits: SandboxLimits, inline: Bool = false, probes: WorkerProbes? = nil
   ) {
     self.index = index
     self.isInline = inline
     self.store = store
     self.book = book
+    self.closeMarks = closeMarks ?? CloseMarks(symbols: store.symbols.capacity)
     self.stopFlag = stop
     self.limits = limits
     self.probes = probes
@@ -180,8 +182,13 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
   {
     let plan = runtime.makePlan()
     runtime.beginPass()
-    let selected = job.strategies ?? Array(0..<plan.filterRefs.count)
-    var calls = [Int](repeating: 0, count: plan.filterRefs.count)
+    let count = plan.filterRefs.count
+    let selected = job.strategies ?? Array(0..<count)
+    var calls = [Int](repeating: 0, count: count)
+    var sampledNanos = [UInt64](repeating: 0, count: count)
+    var sampledCalls = [Int](repeating: 0, count: count)
+    if profileTicks.count != count { profileTicks = [UInt32](repeating: 0, count: count) }
+    let anyOnClose = plan.onClose.contains(true)
     let symbols = job.queue.symbols
     var taken = job.queue.take()
     while let chunk = taken {
@@ -191,18 +198,41 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
         // No ticker yet: not evaluated, counts as not matching.
         let hasTicker = store.ticker(symbol).hasTicker
         let proxy = hasTicker ? runtime.prepareView(symbol) : LUA_NOREF
+        var closedProxy: Int32? = nil
         for k in selected {
           let was = book.isMatched(strategy: k, symbol: symbol)
+          // `trigger = "close"`: the filter runs only when a candle of its timeframes closed
+          // since the symbol was last evaluated (or when the strategy was just reloaded);
+          // otherwise the symbol keeps its last result.
+          if plan.onClose[k], !job.reevaluation,
+            !closeMarks.closedSince(symbol, intervals: plan.intervals[k], store: store)
+          {
+            continue
+          }
           var matched = false
           var info: DiffInfo? = nil
           if hasTicker, runtime.isEvaluable(k, symbol: symbol, plan: plan) {
+            var view = proxy
+            if plan.onClose[k] {
+              if closedProxy == nil { closedProxy = runtime.prepareClosedView(symbol) }
+              view = closedProxy ?? proxy
+            }
             calls[k] += 1
-            switch runtime.call(
+            // The profiler times one call in `profileEvery` of each strategy (two clock
+            // reads per timed call): an estimate of its time per call, not a share of calls.
+            profileTicks[k] &+= 1
+            let timed = profileTicks[k] % Self.profileEvery == 0
+            let began = timed ? MonotonicClock.nanos() : 0
+            let outcome = runtime.call(
               plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
-              proxy: proxy, wantsInfo: !was,
+              proxy: view, wantsInfo: !was || plan.gated[k],
               tag: StrategyRuntime.callTag(strategy: k, symbol: symbol),
               path: runtime.strategies[k].info.path)
-            {
+            if timed {
+              sampledNanos[k] &+= MonotonicClock.nanos() &- began
+              sampledCalls[k] += 1
+            }
+            switch outcome {
             case .match(let i):
               matched = true
               info = i
@@ -220,13 +250,16 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
               }
             }
           }
-          if matched != was {
+          // A change of the filter's result; for a gated strategy every match too (the gate
+          // enters it later, at the latest evaluation's price and info).
+          if matched != was || (matched && plan.gated[k]) {
             out.diffs.append(
               DiffRecord(
                 strategy: Int32(k), symbol: symbol, isEnter: matched,
                 price: store.ticker(symbol).fields.price, info: matched ? info : nil))
           }
         }
+        if anyOnClose, !job.reevaluation { closeMarks.mark(symbol, store: store) }
       }
       taken = job.queue.take()
       if job.batchMode {
@@ -243,5 +276,12 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     }
     out.callsPerStrategy = calls
     out.filterCalls = calls.reduce(0, +)
+    out.sampledNanos = sampledNanos
+    out.sampledCalls = sampledCalls
   }
+
+  /// One call in this many of each strategy is timed (see ``evaluate(_:in:into:)``).
+  package static let profileEvery: UInt32 = 16
+  /// Per strategy, calls made by this worker (wrapping), for the profiler's sampling.
+  private var profileTicks: [UInt32] = []
 }

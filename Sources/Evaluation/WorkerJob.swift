@@ -17,11 +17,16 @@ package struct WorkerJob: Sendable {
   package var batchMode: Bool
   /// Strategy indices to evaluate (ascending); nil: all.
   package var strategies: [Int]?
+  /// A pass over every symbol for strategies just reloaded: `trigger = "close"` strategies
+  /// run whatever closed, and the pass marks no closes.
+  package var reevaluation: Bool
 
-  package init(queue: SymbolQueue, batchMode: Bool, strategies: [Int]?) {
+  package init(queue: SymbolQueue, batchMode: Bool, strategies: [Int]?, reevaluation: Bool = false)
+  {
     self.queue = queue
     self.batchMode = batchMode
     self.strategies = strategies
+    self.reevaluation = reevaluation
   }
 }
 
@@ -51,6 +56,9 @@ package struct WorkerReport: Sendable {
   package var errors: [Int: StrategyErrors] = [:]
   /// Filter calls per strategy index.
   package var callsPerStrategy: [Int] = []
+  /// Per strategy index, the profiler's timed calls and their nanoseconds.
+  package var sampledCalls: [Int] = []
+  package var sampledNanos: [UInt64] = []
   package var compileError: EngineError?
   package var compiled: [StrategyInfo] = []
   package var luaMemory = 0
