@@ -100,6 +100,7 @@ public final class EngineServices: Sendable {
     let handle = try await HTTPServerHandle.start(options: http, services: self)
     server.withLock { $0 = handle }
     port.withLock { $0 = handle.port }
+    if case .failure(let problem) = Dashboard.page { report("http: \(problem)") }
     return handle.port
   }
 
