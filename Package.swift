@@ -103,7 +103,8 @@ let package = Package(
         .product(name: "NIOCore", package: "swift-nio"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-      ]),
+      ],
+      resources: [.copy("Resources/dashboard.html")]),
     .executableTarget(
       name: "EngineCLI",
       dependencies: [

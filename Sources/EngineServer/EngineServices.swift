@@ -2,6 +2,7 @@
 
 import Engine
 import Foundation
+import Support
 import Synchronization
 
 /// Options of the HTTP server (`--http-port`, `http.host`).
@@ -43,7 +44,7 @@ public final class EngineServices: Sendable {
   public init(
     http: HTTPServerOptions?, webhooks: [WebhookOptions],
     metrics: EngineMetrics = EngineMetrics(),
-    log: @escaping @Sendable (String) -> Void = { StandardErrorLine.write($0) }
+    log: @escaping @Sendable (String) -> Void = { StandardError.line($0) }
   ) {
     self.http = http
     self.log = log
@@ -99,6 +100,7 @@ public final class EngineServices: Sendable {
     let handle = try await HTTPServerHandle.start(options: http, services: self)
     server.withLock { $0 = handle }
     port.withLock { $0 = handle.port }
+    if case .failure(let problem) = Dashboard.page { report("http: \(problem)") }
     return handle.port
   }
 
@@ -152,16 +154,4 @@ public final class EngineServices: Sendable {
   }
 
   func report(_ line: String) { log(line) }
-}
-
-/// Small JSON helpers.
-enum JSON {
-  static func encode(_ value: some Encodable) -> String? {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(
-      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    guard let data = try? encoder.encode(value) else { return nil }
-    return String(decoding: data, as: UTF8.self)
-  }
 }

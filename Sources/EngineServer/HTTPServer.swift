@@ -124,7 +124,12 @@ struct Routes: Sendable {
 
   func add(to router: Router<ServerContext>) {
     router.get("/") { _, _ in
-      Self.respond(Dashboard.html, type: "text/html; charset=utf-8")
+      switch Dashboard.page {
+      case .success(let html): Self.respond(html, type: "text/html; charset=utf-8")
+      case .failure(let problem):
+        Self.respond(
+          "\(problem)\n", type: "text/plain; charset=utf-8", status: .internalServerError)
+      }
     }
     router.get("/events") { _, _ in events() }
     router.get("/api/state") { _, _ in

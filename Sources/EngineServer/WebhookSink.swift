@@ -1,10 +1,12 @@
 // Webhook delivery: one POST per evaluated cycle with diffs, per URL, in order, with retries.
 
+import EngineSettings
 import AsyncHTTPClient
 import Crypto
 import Engine
 import Foundation
 import NIOCore
+import Support
 import Synchronization
 
 /// Settings of one webhook sink (`sinks.webhook.*`).
@@ -107,7 +109,7 @@ public final class WebhookSink: DiffSink, Sendable {
   /// - Parameter log: one-line reports (delivery failing / recovered, refused batches).
   public init(
     options: WebhookOptions,
-    log: @escaping @Sendable (String) -> Void = { StandardErrorLine.write($0) }
+    log: @escaping @Sendable (String) -> Void = { StandardError.line($0) }
   ) {
     self.options = options
     self.label = Self.label(for: options.url)
@@ -365,12 +367,5 @@ public final class WebhookSink: DiffSink, Sendable {
     worker?.cancel()
     await worker?.value
     try? await client.shutdown()
-  }
-}
-
-/// Writes one line to stderr (thread-safe, unbuffered).
-public enum StandardErrorLine {
-  public static func write(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
   }
 }

@@ -1,41 +1,6 @@
 import Dispatch
 import NIOConcurrencyHelpers
-import Synchronization
-import Tracking
 import Support
-
-/// A line the feed skipped, with where it was.
-public struct FeedProblem: Sendable, Equatable {
-  /// 1-based line number in the source (replay file line, or message count for live feeds).
-  public var line: Int
-  public var message: String
-}
-
-/// Parsed events of a run of consecutive messages, with the bookkeeping of what was skipped.
-public struct FeedBatch: Sendable {
-  public var events: [MarketEvent] = []
-  /// Bad lines or array elements skipped (malformed JSON, missing fields, bad numbers).
-  public var skipped = 0
-  /// Event objects of a type the engine does not use.
-  public var unknown = 0
-  /// Lines (messages) read.
-  public var lines = 0
-  /// Bytes read.
-  public var bytes = 0
-  /// The first problems, with line numbers (the feed keeps at most a few per run).
-  public var problems: [FeedProblem] = []
-
-  public init() {}
-}
-
-/// What a feed delivers to the engine.
-public enum FeedMessage: Sendable {
-  case batch(FeedBatch)
-  /// End of input (replay); live feeds never end on their own.
-  case end
-  /// The feed cannot go on (`--strict` and a bad line, an unreadable file).
-  case failed(String)
-}
 
 /// A bounded, blocking multi-producer single-consumer queue between a feed thread and the
 /// cycle thread. A full queue blocks the producer (back-pressure, never a drop).
@@ -88,10 +53,4 @@ public final class FeedQueue: Sendable {
     space.signal()
     return message
   }
-}
-
-/// A source of market data, run on a thread of its own.
-public protocol Feed: Sendable {
-  /// Delivers batches to `queue` until the input ends (then `.end`) or `stop` is raised.
-  func run(into queue: FeedQueue, stop: StopFlag)
 }

@@ -1,8 +1,8 @@
 // Deterministic market simulator: the built-in default feed.
 //
-// It produces Binance WebSocket messages as JSON text lines (combined-stream envelopes
-// `{"stream":"btcusdt@ticker","data":{...}}` for most messages, raw payloads for some), so the
-// same parser and apply path serve the simulator and recorded files.
+// It produces Binance WebSocket messages as JSON text lines (SimulatorMessages.swift), so the
+// same parser and apply path serve the simulator and recorded files. Here: the model, its steps
+// and its regimes; one symbol's state and warm-up history are in SimSymbol.swift.
 //
 // Model, per symbol:
 // - a geometric random walk with a per-symbol volatility (3 bp .. ~1% per event), a fixed
@@ -22,9 +22,9 @@
 // - the 24h statistics are approximated: the 24h open is a slowly moving reference, volumes
 //   and trade counts decay over a day, high/low only widen.
 //
-// Everything comes from a private xoshiro256** generator seeded with SplitMix64 and integer
-// based number formatting, so the same configuration gives byte-identical output. No Foundation
-// and nothing from libm.
+// Randomness comes only from `SimRNG` (SimulatorRandom.swift) and numbers are formatted from
+// integers (SimulatorMessages.swift), so the same configuration gives byte-identical output.
+// No Foundation and nothing from libm.
 
 /// Configuration of a `MarketSimulator`.
 public struct SimulatorConfig: Sendable {
@@ -63,24 +63,23 @@ public struct MarketSimulator: Sendable {
   private let historyCount: Int
   private var rng: SimRNG
   private var syms: [SimSymbol]
-  private let upperNames: [[UInt8]]
-  private let lowerNames: [[UInt8]]
   /// Highs of the last 20 closed candles, 20 per symbol; `ringHead` is the next slot (shared).
   private var ring: [Double]
   private var ringHead: Int = 0
   /// Open time of the current (open) 1m candle, common to all symbols.
   private var currentMinute: Int64
+  /// The events of the step being made, one per active symbol: `offset << 22 | index`, the
+  /// offset in the step (ms) above the symbol's index, so that sorting orders them by time.
   private var keys: [UInt64] = []
-  private var buf: [UInt8] = []
+  private var messages: SimulatorMessages
 
   private static let ringSize = 20
-  private static let minute: Int64 = 60_000
-  private static let day: Int64 = 86_400_000
-  /// Share of messages sent raw (without the combined-stream envelope), in percent.
-  private static let rawPercent: UInt64 = 8
+  static let minute: Int64 = 60_000
+  static let day: Int64 = 86_400_000
 
   public init(_ config: SimulatorConfig) {
     self.config = config
+    // At most 2^22 symbols: an index takes the low 22 bits of a key in `keys`.
     let n = min(max(config.symbols, 0), 1 << 22)
     symbolCount = n
     cycle = max(config.cycleMs, 1)
@@ -92,10 +91,7 @@ public struct MarketSimulator: Sendable {
     names.reserveCapacity(n)
     for i in 0..<n { names.append(Self.symbolName(i)) }
     symbolNames = names
-    upperNames = names.map { Array($0.utf8) }
-    lowerNames = names.map { name in
-      name.utf8.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
-    }
+    messages = SimulatorMessages(symbolNames: names, seed: config.seed)
     ring = [Double](repeating: 0, count: n * Self.ringSize)
     syms = []
     syms.reserveCapacity(n)
@@ -104,7 +100,6 @@ public struct MarketSimulator: Sendable {
     for i in 0..<n { finishSetup(i) }
     ringHead = historyCount % Self.ringSize
     keys.reserveCapacity(n)
-    buf.reserveCapacity(640)
   }
 
   // MARK: - Public API
@@ -119,9 +114,9 @@ public struct MarketSimulator: Sendable {
     let e = config.startTime
     for i in 0..<symbolCount {
       for c in history(i) {
-        emitKline(i, c, eventTime: e, final: true, into: &out)
+        messages.kline(i, c, pd: syms[i].pd, vd: syms[i].vd, eventTime: e, final: true, into: &out)
       }
-      emitTicker(i, eventTime: e, into: &out)
+      messages.ticker(i, syms[i], eventTime: e, into: &out)
     }
     return out
   }
@@ -308,68 +303,7 @@ public struct MarketSimulator: Sendable {
 
   /// The warm-up candles of symbol `i`, oldest first; a pure function of the symbol's setup.
   private func history(_ i: Int) -> [SimCandle] {
-    let count = historyCount
-    guard count > 0 else { return [] }
-    let s = syms[i]
-    var r = SimRNG(seed: s.histSeed)
-    let m0 = Self.minuteFloor(config.startTime)
-    let sm = min(s.sigma * 3.4641, 0.03)  // ~12 events a minute
-    let prepLen: Int
-    switch s.prep {
-    case .bleed: prepLen = 16 + Int(r.next() % 10)
-    case .breakout: prepLen = 20
-    default: prepLen = 0
-    }
-    var rets = [Double](repeating: 0, count: count)
-    for k in 0..<count {
-      let fromEnd = count - 1 - k
-      var x: Double
-      if fromEnd < prepLen {
-        x = s.prep == .bleed ? -sm * r.range(0.3, 1.0) - 0.0006 : 0.2 * sm * r.gauss()
-      } else {
-        x = sm * r.gauss()
-      }
-      x = min(0.2, max(-0.2, x))
-      rets[k] = x
-    }
-    var closes = [Double](repeating: s.startPrice, count: count)
-    var k = count - 1
-    while k > 0 {
-      closes[k - 1] = closes[k] / (1 + rets[k])
-      k -= 1
-    }
-    var prevClose = closes[0] / (1 + min(0.2, max(-0.2, sm * r.gauss())))
-    var id = s.firstTradeId
-    var out: [SimCandle] = []
-    out.reserveCapacity(count)
-    for k in 0..<count {
-      let fromEnd = count - 1 - k
-      let o = prevClose
-      let c = closes[k]
-      let wick = (s.prep == .breakout && fromEnd < prepLen) ? 0.1 : 0.4
-      let hi = max(o, c) * (1 + abs(r.gauss()) * sm * wick)
-      let lo = min(o, c) * (1 - abs(r.gauss()) * sm * wick)
-      var candle = SimCandle(t: m0 - Int64(count - k) * Self.minute, o: 0, h: 0, l: 0, c: 0)
-      candle.o = max(s.ticks(o), 1)
-      candle.c = max(s.ticks(c), 1)
-      candle.h = max(s.ticks(hi), candle.o, candle.c)
-      candle.l = max(1, min(s.ticks(lo), candle.o, candle.c))
-      let v = s.volPerMin * r.range(0.6, 1.4)
-      let tb = r.range(0.4, 0.6)
-      let vwap = (o + c + hi + lo) / 4
-      candle.v = v
-      candle.q = v * vwap
-      candle.vb = v * tb
-      candle.qb = v * tb * vwap
-      let n = max(1, Int64(s.tradesPerMin * r.range(0.6, 1.4)))
-      candle.n = n
-      candle.firstId = id
-      candle.lastId = id + n - 1
-      id += n
-      out.append(candle)
-      prevClose = c
-    }
-    return out
+    syms[i].history(count: historyCount, before: Self.minuteFloor(config.startTime))
   }
 
   // MARK: - Regimes
@@ -518,9 +452,9 @@ public struct MarketSimulator: Sendable {
     syms[i] = s
 
     if rng.next() % 100 < 85 {
-      emitKline(i, s.candle, eventTime: t, final: false, into: &out)
+      messages.kline(i, s.candle, pd: s.pd, vd: s.vd, eventTime: t, final: false, into: &out)
     }
-    emitTicker(i, eventTime: t, into: &out)
+    messages.ticker(i, s, eventTime: t, into: &out)
   }
 
   /// Minute boundary `b`: every symbol's candle of the previous minute gets its final update,
@@ -528,314 +462,11 @@ public struct MarketSimulator: Sendable {
   private mutating func closeMinute(at b: Int64, into out: inout [String]) {
     for i in 0..<symbolCount {
       let c = syms[i].candle
-      emitKline(i, c, eventTime: b, final: true, into: &out)
+      messages.kline(i, c, pd: syms[i].pd, vd: syms[i].vd, eventTime: b, final: true, into: &out)
       ring[i * Self.ringSize + ringHead] = Double(c.h) / syms[i].scale
       syms[i].candle = SimCandle(t: b, o: c.c, h: c.c, l: c.c, c: c.c)
     }
     ringHead = (ringHead + 1) % Self.ringSize
     currentMinute = b
   }
-
-  // MARK: - Formatting
-
-  private func isRaw(_ i: Int, _ e: Int64, _ salt: UInt64) -> Bool {
-    var x = config.seed ^ UInt64(bitPattern: e) ^ (UInt64(i) << 40) ^ salt
-    return simSplitMix64(&x) % 100 < Self.rawPercent
-  }
-
-  private mutating func beginMessage(_ i: Int, raw: Bool, stream: StaticString) {
-    buf.removeAll(keepingCapacity: true)
-    if !raw {
-      lit("{\"stream\":\"")
-      buf.append(contentsOf: lowerNames[i])
-      lit(stream)
-      lit("\",\"data\":")
-    }
-  }
-
-  private mutating func endMessage(raw: Bool, into out: inout [String]) {
-    if !raw { buf.append(125) }  // }
-    out.append(String(decoding: buf, as: UTF8.self))
-  }
-
-  private mutating func emitKline(
-    _ i: Int, _ c: SimCandle, eventTime e: Int64, final: Bool, into out: inout [String]
-  ) {
-    let raw = isRaw(i, e, final ? 0x4B_4C_58 : 0x4B_4C)
-    let pd = syms[i].pd
-    let vd = syms[i].vd
-    beginMessage(i, raw: raw, stream: "@kline_1m")
-    lit("{\"e\":\"kline\",\"E\":")
-    int(e)
-    lit(",\"s\":\"")
-    buf.append(contentsOf: upperNames[i])
-    lit("\",\"k\":{\"t\":")
-    int(c.t)
-    lit(",\"T\":")
-    int(c.t + Self.minute - 1)
-    lit(",\"s\":\"")
-    buf.append(contentsOf: upperNames[i])
-    lit("\",\"i\":\"1m\",\"f\":")
-    int(c.n == 0 ? -1 : c.firstId)
-    lit(",\"L\":")
-    int(c.n == 0 ? -1 : c.lastId)
-    lit(",\"o\":\"")
-    fixed(c.o, pd)
-    lit("\",\"c\":\"")
-    fixed(c.c, pd)
-    lit("\",\"h\":\"")
-    fixed(c.h, pd)
-    lit("\",\"l\":\"")
-    fixed(c.l, pd)
-    lit("\",\"v\":\"")
-    dec(c.v, vd)
-    lit("\",\"n\":")
-    int(c.n)
-    lit(final ? ",\"x\":true,\"q\":\"" : ",\"x\":false,\"q\":\"")
-    dec(c.q, 4)
-    lit("\",\"V\":\"")
-    dec(c.vb, vd)
-    lit("\",\"Q\":\"")
-    dec(c.qb, 4)
-    lit("\",\"B\":\"0\"}}")
-    endMessage(raw: raw, into: &out)
-  }
-
-  private mutating func emitTicker(_ i: Int, eventTime e: Int64, into out: inout [String]) {
-    let s = syms[i]
-    let raw = isRaw(i, e, 0x54_4B)
-    let pd = s.pd
-    let c = s.ticks(s.price)
-    let o = max(1, s.ticks(s.o24))
-    let h = max(s.ticks(s.h24), c, o)
-    let l = max(1, min(s.ticks(s.l24), c, o))
-    let w = min(h, max(l, s.ticks(s.v24 > 0 ? s.q24 / s.v24 : s.price)))
-    let spread = max(1, simScaledInt(Double(c) * s.spreadBp * 1e-4))
-    var hx = UInt64(bitPattern: s.lastTradeId) ^ UInt64(bitPattern: e) ^ config.seed
-    let bidQty = s.volPerMin * (0.01 + Double(simSplitMix64(&hx) % 1000) / 5000)
-    let askQty = s.volPerMin * (0.01 + Double(simSplitMix64(&hx) % 1000) / 5000)
-    let n = max(1, min(Int64(s.n24), s.lastTradeId))
-    let changePct = 100 * Double(c - o) / Double(o)
-
-    beginMessage(i, raw: raw, stream: "@ticker")
-    lit("{\"e\":\"24hrTicker\",\"E\":")
-    int(e)
-    lit(",\"s\":\"")
-    buf.append(contentsOf: upperNames[i])
-    lit("\",\"p\":\"")
-    fixed(c - o, pd)
-    lit("\",\"P\":\"")
-    dec(changePct, 2)
-    lit("\",\"w\":\"")
-    fixed(w, pd)
-    lit("\",\"x\":\"")
-    fixed(o, pd)
-    lit("\",\"c\":\"")
-    fixed(c, pd)
-    lit("\",\"Q\":\"")
-    dec(s.lastQty, s.vd)
-    lit("\",\"b\":\"")
-    fixed(c - spread, pd)
-    lit("\",\"B\":\"")
-    dec(bidQty, s.vd)
-    lit("\",\"a\":\"")
-    fixed(c + spread, pd)
-    lit("\",\"A\":\"")
-    dec(askQty, s.vd)
-    lit("\",\"o\":\"")
-    fixed(o, pd)
-    lit("\",\"h\":\"")
-    fixed(h, pd)
-    lit("\",\"l\":\"")
-    fixed(l, pd)
-    lit("\",\"v\":\"")
-    dec(s.v24, s.vd)
-    lit("\",\"q\":\"")
-    dec(s.q24, 4)
-    lit("\",\"O\":")
-    int(e - Self.day)
-    lit(",\"C\":")
-    int(e)
-    lit(",\"F\":")
-    int(s.lastTradeId - n + 1)
-    lit(",\"L\":")
-    int(s.lastTradeId)
-    lit(",\"n\":")
-    int(n)
-    lit("}")
-    endMessage(raw: raw, into: &out)
-  }
-
-  private mutating func lit(_ s: StaticString) {
-    s.withUTF8Buffer { buf.append(contentsOf: $0) }
-  }
-
-  private mutating func int(_ v: Int64) {
-    if v < 0 { buf.append(45) }
-    appendDigits(v.magnitude)
-  }
-
-  private mutating func appendDigits(_ m: UInt64) {
-    let start = buf.count
-    var x = m
-    repeat {
-      buf.append(48 + UInt8(x % 10))
-      x /= 10
-    } while x > 0
-    buf[start...].reverse()
-  }
-
-  /// `scaled / 10^decimals` as a plain decimal: digits, optional '-', '.' when decimals > 0.
-  private mutating func fixed(_ scaled: Int64, _ decimals: Int) {
-    if scaled < 0 { buf.append(45) }
-    let m = scaled.magnitude
-    if decimals <= 0 {
-      appendDigits(m)
-      return
-    }
-    let p = UInt64(simPow10(decimals))
-    appendDigits(m / p)
-    buf.append(46)
-    var f = m % p
-    var q = p / 10
-    while q > 0 {
-      buf.append(48 + UInt8(f / q))
-      f %= q
-      q /= 10
-    }
-  }
-
-  /// `x` rounded to `decimals` (half away from zero), formatted as a plain decimal.
-  private mutating func dec(_ x: Double, _ decimals: Int) {
-    fixed(simScaledInt(x * simPow10(decimals)), decimals)
-  }
-}
-
-// MARK: - Private types
-
-private enum SimRegime: UInt8, Sendable {
-  case normal, pump, dump, breakout, bleed
-}
-
-/// A 1m candle; prices in ticks (units of 10^-pd).
-private struct SimCandle: Sendable {
-  var t: Int64
-  var o: Int64
-  var h: Int64
-  var l: Int64
-  var c: Int64
-  var v: Double = 0
-  var q: Double = 0
-  var vb: Double = 0
-  var qb: Double = 0
-  var n: Int64 = 0
-  var firstId: Int64 = -1
-  var lastId: Int64 = -1
-}
-
-private struct SimSymbol: Sendable {
-  var startPrice: Double = 1
-  var price: Double = 1
-  var pd: Int = 2
-  var vd: Int = 2
-  var scale: Double = 100
-  var minPrice: Double = 1
-  var sigma: Double = 0.001
-  var revert: Double = 0
-  var target: Double = 0
-  var o24: Double = 1
-  var h24: Double = 1
-  var l24: Double = 1
-  var v24: Double = 0
-  var q24: Double = 0
-  var n24: Double = 0
-  var volPerMin: Double = 1
-  var tradesPerMin: Double = 1
-  var spreadBp: Double = 1
-  var lastTradeId: Int64 = 0
-  var firstTradeId: Int64 = 0
-  var lastUpdate: Int64 = 0
-  var lastQty: Double = 0
-  var regime: SimRegime = .normal
-  var prep: SimRegime = .normal
-  var regimeEnd: Int = 0
-  var drift: Double = 0
-  var volMult: Double = 1
-  var takerLo: Double = 0.35
-  var histSeed: UInt64 = 0
-  var candle = SimCandle(t: 0, o: 0, h: 0, l: 0, c: 0)
-
-  func ticks(_ p: Double) -> Int64 { simScaledInt(p * scale) }
-}
-
-/// xoshiro256** seeded through SplitMix64.
-private struct SimRNG: Sendable {
-  var s0: UInt64
-  var s1: UInt64
-  var s2: UInt64
-  var s3: UInt64
-
-  init(seed: UInt64) {
-    var x = seed
-    s0 = simSplitMix64(&x)
-    s1 = simSplitMix64(&x)
-    s2 = simSplitMix64(&x)
-    s3 = simSplitMix64(&x)
-    if s0 | s1 | s2 | s3 == 0 { s0 = 1 }
-  }
-
-  mutating func next() -> UInt64 {
-    let result = simRotl(s1 &* 5, 7) &* 9
-    let t = s1 << 17
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = simRotl(s3, 45)
-    return result
-  }
-
-  /// Uniform in [0, 1).
-  mutating func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
-  mutating func range(_ a: Double, _ b: Double) -> Double { a + (b - a) * uniform() }
-
-  /// Approximately standard normal (Irwin–Hall with 4 terms, unit variance, |x| < 3.47).
-  mutating func gauss() -> Double {
-    (uniform() + uniform() + uniform() + uniform() - 2) * 1.7320508075688772
-  }
-}
-
-private func simRotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
-
-private func simSplitMix64(_ state: inout UInt64) -> UInt64 {
-  state &+= 0x9E37_79B9_7F4A_7C15
-  var z = state
-  z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-  z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-  return z ^ (z >> 31)
-}
-
-private func simPow10(_ e: Int) -> Double {
-  var r = 1.0
-  if e >= 0 {
-    for _ in 0..<e { r *= 10 }
-  } else {
-    for _ in 0..<(-e) { r /= 10 }
-  }
-  return r
-}
-
-/// Rounds half away from zero to an integer, clamped to ±9e18 (NaN → 0). Written without
-/// `rounded()` so the library needs nothing from libm.
-private func simScaledInt(_ x: Double) -> Int64 {
-  guard x == x else { return 0 }
-  if x >= 9e18 { return 9_000_000_000_000_000_000 }
-  if x <= -9e18 { return -9_000_000_000_000_000_000 }
-  let t = Int64(x)  // toward zero
-  let f = x - Double(t)  // exact below 2^53; zero above (x is integral there)
-  if f >= 0.5 { return t + 1 }
-  if f <= -0.5 { return t - 1 }
-  return t
 }

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+/// `/metrics` in the Prometheus text format, with `/status` and `/debug/updates`.
+extension EngineServerTests {
+  @Test("/metrics parses as Prometheus text, with the engine's names and types; counters rise")
+  func metricsScrape() async throws {
+    let run = try EngineRun(debugUpdates: true)
+    let base = try await run.start()
+    #expect(await Support.waitUntil(30) { run.cycleCount >= 5 })
+    let first = try await Support.request(base + "/metrics")
+    #expect(first.status == 200)
+    let a = try PrometheusText(first.body)
+    #expect(await Support.waitUntil(30) { run.cycleCount >= 12 })
+    let second = try await Support.request(base + "/metrics")
+    let b = try PrometheusText(second.body)
+
+    let expectedTypes: [String: String] = [
+      "engine_cycles_total": "counter",
+      "engine_feed_events_total": "counter",
+      "engine_feed_lines_total": "counter",
+      "engine_changed_symbols": "gauge",
+      "engine_changed_symbols_per_cycle": "histogram",
+      "engine_symbol_evaluations_total": "counter",
+      "engine_filter_calls_total": "counter",
+      "engine_efficiency_ratio": "gauge",
+      "engine_batch_cycles_total": "counter",
+      "engine_buffer_swap_seconds": "histogram",
+      "engine_cycle_latency_seconds": "histogram",
+      "engine_strategy_filter_calls_total": "counter",
+      "engine_strategy_errors_total": "counter",
+      "engine_strategy_cost_share": "gauge",
+      "engine_reloads_total": "counter",
+      "engine_feed_reconnects": "gauge",
+      "engine_mode_cycles_total": "counter",
+      "engine_mode_cycle_latency_avg_seconds": "gauge",
+      "engine_mode_evaluations_per_cycle_avg": "gauge",
+      "engine_tracking_mode": "gauge",
+    ]
+    for (name, type) in expectedTypes {
+      #expect(b.types[name] == type, "\(name): \(b.types[name] ?? "missing")")
+    }
+    #expect(b.help["engine_strategy_cost_share"]?.contains("ESTIMATE") == true)
+    for counter in [
+      "engine_cycles_total", "engine_filter_calls_total", "engine_symbol_evaluations_total",
+      "engine_symbol_cycles_total",
+    ] {
+      #expect((b.value(counter) ?? 0) > (a.value(counter) ?? 0), "\(counter) did not rise")
+    }
+    #expect((b.value("engine_feed_events_total", labels: "outcome=\"applied\"") ?? 0) > 0)
+    #expect((b.value("engine_cycle_latency_seconds_count") ?? 0) >= 12)
+    #expect(b.value("engine_strategy_filter_calls_total", labels: "strategy=\"flipper\"") != nil)
+    #expect(b.value("engine_tracking_mode", labels: "mode=\"changed\"") == 1)
+
+    // swift-metrics is bootstrapped onto the same registry: the HTTP middleware's metrics show.
+    let third = try await Support.request(base + "/metrics")
+    #expect(third.body.contains("hb_requests") || third.body.contains("hb_request_duration"))
+
+    // A feed can report reconnections later.
+    run.services.setFeedReconnects(3)
+    let fourth = try PrometheusText(try await Support.request(base + "/metrics").body)
+    #expect(fourth.value("engine_feed_reconnects") == 3)
+
+    // /status and /debug/updates.
+    let status = try await Support.request(base + "/status")
+    let json = try #require(
+      JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any])
+    #expect(json["feed"] as? String == "sim")
+    #expect(json["workers"] as? Int == 2)
+    #expect(json["trackingMode"] as? String == "changed")
+    #expect((json["strategies"] as? [Any])?.count == 10)
+    #expect((json["uptimeSeconds"] as? Double ?? 0) > 0)
+    let updates = try await Support.request(base + "/debug/updates")
+    let ring = try #require(
+      JSONSerialization.jsonObject(with: Data(updates.body.utf8)) as? [String: Any])
+    #expect(ring["enabled"] as? Bool == true)
+    #expect(((ring["entries"] as? [Any])?.count ?? 0) > 0)
+    await run.stop()
+  }
+}
