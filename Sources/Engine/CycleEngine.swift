@@ -75,6 +75,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   var health = StrategyHealthState()
   /// A reload asked for from any thread, applied at the next cycle boundary.
   let pendingReload = Mutex<CodeSet?>(nil)
+  /// The `strategy.*` settings in force (a live config change replaces them).
+  let strategySettings: Mutex<[String: SettingsRawValue]>
   /// Reload errors already printed (`id`, source), so a bad save is reported once.
   var reportedReloadErrors: Set<[String]> = []
   var rejectedReported = 0
@@ -132,6 +134,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     limiter = RateLimiter(minInterval: Int64(settings.minUpdateIntervalMs))
     book = MatchBook(strategies: 0, symbols: settings.maxSymbols)
     closeMarks = CloseMarks(symbols: settings.maxSymbols)
+    strategySettings = Mutex(settings.sectionValues["strategy"] ?? [:])
   }
 
   public var trackingMode: TrackingMode {

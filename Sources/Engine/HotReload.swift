@@ -1,3 +1,4 @@
+import EngineSettings
 import Evaluation
 import Feeds
 import Foundation
@@ -117,11 +118,37 @@ extension CycleEngine {
   /// boundary. A directory that cannot be read is reported on stderr. Call `start()`.
   public func reloadWatcher(strategies: String, plugins: String) -> DirectoryWatcher {
     DirectoryWatcher(directories: [strategies, plugins]) { [self] in
-      do {
-        requestReload(try CodeSet.load(strategies: strategies, plugins: plugins))
-      } catch {
-        StandardError.line("reload: \(error)")
-      }
+      reloadFiles(strategies: strategies, plugins: plugins)
+    }
+  }
+
+  /// Reads the strategy and plugin files again, applies the current `strategy.*` settings
+  /// and asks for the result to be swapped in at the next cycle boundary (any thread).
+  func reloadFiles(strategies: String, plugins: String) {
+    do {
+      let files = try CodeSet.load(strategies: strategies, plugins: plugins)
+      let raw = strategySettings.withLock { $0 }
+      requestReload(try StrategySettings.apply(raw, to: files))
+    } catch {
+      StandardError.line("reload: \(error)")
+    }
+  }
+
+  /// New `strategy.*` settings (a changed config file): checked against the strategy files,
+  /// then applied like an edit of the files they change. A value for no strategy is refused
+  /// with one line, and the old values stay; one a strategy refuses (an unknown param, a
+  /// value of the wrong type) is reported when the reload compiles it, and its old version
+  /// keeps running. Any thread.
+  public func updateStrategySettings(
+    _ raw: [String: SettingsRawValue], strategies: String, plugins: String
+  ) {
+    do {
+      let files = try CodeSet.load(strategies: strategies, plugins: plugins)
+      let code = try StrategySettings.apply(raw, to: files)
+      strategySettings.withLock { $0 = raw }
+      requestReload(code)
+    } catch {
+      StandardError.line("config: \(error) (the previous strategy settings stay)")
     }
   }
 }

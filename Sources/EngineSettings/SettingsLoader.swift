@@ -124,7 +124,7 @@ package struct SettingsLoader {
     var values: [String: SettingsRawValue] = [:]
     func add(_ key: String, _ text: String, _ source: SettingsSource) {
       values[Settings.environmentVariableName(forKey: key)] = SettingsRawValue(
-        text: trimmed(text), origin: source.label(forKey: key))
+        text: trimmed(text), origin: source.label(forKey: key), key: key)
     }
     if let file {
       for key in file.keys where section.contains(key) {

@@ -5,10 +5,14 @@ public struct SettingsRawValue: Sendable, Equatable {
   /// The source and key as an error line names them: `config/engine.yaml: strategy.a.from`,
   /// `environment STRATEGY_A_FROM`, `command-line option strategy.a.from`.
   public var origin: String
+  /// The key path, when the source gave one (the file and the command line do; the
+  /// environment gives only its upper-cased form).
+  public var key: String?
 
-  public init(text: String, origin: String) {
+  public init(text: String, origin: String, key: String? = nil) {
     self.text = text
     self.origin = origin
+    self.key = key
   }
 
   /// The error for this value when it is not what `expected` describes: one line, in the

@@ -26,20 +26,23 @@ package enum SettingsTable {
     webhookQueueCapacity, webhookTimeoutMs, webhookBackoffMs, webhookBackoffMaxMs,
   ]
 
-  /// The dynamic sections: subtrees whose keys are named at run time (none yet).
+  /// The dynamic sections: subtrees whose keys are named at run time.
   ///
-  /// This is the extension point for keys such as `strategy.<id>.params.<name>`,
-  /// `strategy.<id>.confirm_s` or `strategy.<id>.trigger`, whose ids and names only the loaded
-  /// strategies know. Declaring `SettingsSection(prefix: "strategy", help: …)` here is all the
-  /// loader needs: every key under `strategy.` then passes the unknown-key check of the file
-  /// and of the command line, and the raw text of each one (from the command line, the
+  /// `strategy.<id>.params.<name>`, `strategy.<id>.from`, `strategy.<id>.confirm_s`,
+  /// `strategy.<id>.cooldown_s` and `strategy.<id>.trigger`, whose ids and names only the
+  /// loaded strategies know: every key under `strategy.` passes the unknown-key check of the
+  /// file and of the command line, and the raw text of each one (from the command line, the
   /// environment's `STRATEGY_…` variables or the file, first match wins) lands unparsed in
   /// `Settings.sectionValues["strategy"]`, keyed by its environment form
-  /// (`STRATEGY_MOMENTUM_PARAMS_RSI_LEN`). The step that knows the strategies validates them
-  /// there and reports a bad one with `SettingsRawValue.error(expected:)`, one line naming its
-  /// source and key like every other setting. The README table then lists the section as one
-  /// row, `strategy.*`.
-  package static let sections: [SettingsSection] = []
+  /// (`STRATEGY_MOMENTUM_PARAMS_RSI_LEN`). The engine validates them against the strategies
+  /// (`StrategySettings` in the Engine module), each bad one reported as one line naming its
+  /// source and key like every other setting. The README table lists the section as one row,
+  /// `strategy.*`.
+  package static let sections: [SettingsSection] = [
+    SettingsSection(
+      prefix: "strategy",
+      help: "per-strategy settings: params, instances (from), confirm_s, cooldown_s, trigger")
+  ]
 
   // MARK: - Files and the feed
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Evaluation
 import LuaKit
+import EngineSettings
 
 /// `engine check DIR`: compile every strategy, call each filter once on a synthetic symbol.
 struct CheckCommand: ParsableCommand {
@@ -22,12 +23,10 @@ struct CheckCommand: ParsableCommand {
   func run() throws {
     let settings = try Session.settings(overrides: common.overrides, configPath: common.config)
     let plugins = settings.plugins
-    let result: (checked: Int, problems: [String])
-    do {
-      result = try StrategyChecker.check(directory: directory, plugins: plugins)
-    } catch {
-      throw EngineFailure(message: error.description, code: 2)
-    }
+    // The strategies with their params and settings from the config, environment and
+    // command line, so a wrong override is reported too.
+    let code = try Wiring.code(strategies: directory, settings: settings)
+    let result = StrategyChecker.check(strategies: code.strategies, plugins: code.plugins)
     for p in result.problems { print(p) }
     if !result.problems.isEmpty {
       throw EngineFailure(

@@ -59,9 +59,38 @@ struct CommonOptions: ParsableArguments {
   @Option(name: .setting(Table.webhookURLs), help: .setting(Table.webhookURLs))
   var webhooks: [String] = []
 
+  @Option(
+    name: .customLong("param"),
+    help: ArgumentHelp(
+      "Overrides a strategy's param: ID.NAME=VALUE (repeatable). [strategy.ID.params.NAME]",
+      valueName: "id.name=value"))
+  var params: [String] = []
+
+  mutating func validate() throws {
+    for p in params where Self.param(p) == nil {
+      throw ValidationError("--param \(p): expected ID.NAME=VALUE, like momentum.threshold=5")
+    }
+  }
+
+  /// `ID.NAME=VALUE` as (`strategy.ID.params.NAME`, VALUE); the id may hold dots, the name not.
+  static func param(_ text: String) -> (key: String, value: String)? {
+    guard let eq = text.firstIndex(of: "=") else { return nil }
+    let path = text[..<eq]
+    guard let dot = path.lastIndex(of: "."), dot != path.startIndex else { return nil }
+    let id = path[..<dot]
+    let name = path[path.index(after: dot)...]
+    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+      return nil
+    }
+    return ("strategy.\(id).params.\(name)", String(text[text.index(after: eq)...]))
+  }
+
   /// The command-line overrides, keyed by setting key path.
   var overrides: [String: String] {
     var o: [String: String] = [:]
+    for p in params {
+      if let (key, value) = Self.param(p) { o[key] = value }
+    }
     o[setting: Table.strategies] = strategies
     o[setting: Table.workers] = workers
     o[setting: Table.trackingMode] = tracking

@@ -4,6 +4,7 @@ import EngineServer
 import EngineSettings
 import Feeds
 import Foundation
+import Synchronization
 import Support
 
 /// One run of the engine, from the settings to the exit: what the commands share.
@@ -107,21 +108,38 @@ enum Session {
   }
 
   /// The watcher of the config file for a live run: a new `tracking.mode` applies from the
-  /// next cycle; any other change is reported as needing a restart.
+  /// next cycle, new `strategy.*` settings like an edit of the strategies; any other change is
+  /// reported as needing a restart.
   private static func configWatcher(
     _ settings: Settings, _ overrides: [String: String], _ configPath: String?,
     engine: CycleEngine
   ) -> SettingsWatcher {
-    SettingsWatcher(
+    let applied = Mutex(settings)
+    return SettingsWatcher(
       overrides: overrides, configPath: configPath,
       environment: ProcessInfo.processInfo.environment, initial: settings
     ) { [engine] new in
+      let old = applied.withLock { state in
+        defer { state = new }
+        return state
+      }
+      var rest = new
+      rest.trackingMode = old.trackingMode
+      rest.sectionValues = old.sectionValues
+      if new.sectionValues["strategy"] != old.sectionValues["strategy"] {
+        StandardError.line("config: strategy settings changed; applying them at the next cycle")
+        engine.updateStrategySettings(
+          new.sectionValues["strategy"] ?? [:], strategies: settings.strategies,
+          plugins: settings.plugins)
+      }
       if new.trackingMode != engine.trackingMode {
         engine.trackingMode = new.trackingMode
         StandardError.line(
           "config: tracking.mode is now \(new.trackingMode.rawValue) (from the next cycle)")
-      } else {
-        StandardError.line("config: changed; only tracking.mode applies without a restart")
+      }
+      if rest != old {
+        StandardError.line(
+          "config: changed; only tracking.mode and strategy.* apply without a restart")
       }
     }
   }

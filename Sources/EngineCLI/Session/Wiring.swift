@@ -16,8 +16,16 @@ enum Wiring {
   /// The strategies and plugins the settings name; a directory that cannot be read stops the
   /// command (exit 2).
   static func code(for settings: Settings) throws -> CodeSet {
+    try code(strategies: settings.strategies, settings: settings)
+  }
+
+  /// The strategies of `strategies` with the plugins and the `strategy.*` settings (params,
+  /// instances, signal hygiene) of `settings`; a directory that cannot be read or a setting
+  /// for no strategy stops the command (exit 2).
+  static func code(strategies: String, settings: Settings) throws -> CodeSet {
     do {
-      return try CodeSet.load(strategies: settings.strategies, plugins: settings.plugins)
+      let files = try CodeSet.load(strategies: strategies, plugins: settings.plugins)
+      return try StrategySettings.apply(settings.sectionValues["strategy"] ?? [:], to: files)
     } catch {
       throw EngineFailure(message: error.description, code: 2)
     }
