@@ -2,21 +2,22 @@ import Evaluation
 import Tracking
 
 /// What the profiler measured of one strategy so far: its calls, and one call in
-/// `Worker.profileEvery` timed. The time per call is the timed calls' mean (a sample of the
-/// calls spread over the run: its error is the spread of the strategy's call times over the
-/// square root of the timed calls); the time in total is that mean times the calls.
+/// `Worker.profileEvery` timed. The time per call is the timed calls' mean without the
+/// slowest 2% (calls a preempted thread made look slow; see `CallTimes`): a sample of the
+/// calls spread over the run, whose error is about the spread of the strategy's call times
+/// over the square root of the timed calls. The time in total is that mean times the calls.
 public struct StrategyProfile: Sendable, Equatable {
   public var calls = 0
-  public var timedCalls = 0
-  public var timedNanos: UInt64 = 0
   public var errors = 0
+  var times = CallTimes()
 
   public init() {}
 
+  /// Calls timed.
+  public var timedCalls: Int { times.total }
+
   /// Estimated nanoseconds per call (0 before any call was timed).
-  public var nanosPerCall: Double {
-    timedCalls > 0 ? Double(timedNanos) / Double(timedCalls) : 0
-  }
+  public var nanosPerCall: Double { times.trimmedMean }
 
   /// Estimated seconds spent in the strategy's calls.
   public var seconds: Double { nanosPerCall * Double(calls) / 1e9 }
@@ -82,10 +83,7 @@ extension CycleEngine {
       guard calls > 0 else { continue }
       var p = profiles[strategies[k].id] ?? StrategyProfile()
       p.calls += calls
-      if k < report.sampledCalls.count {
-        p.timedCalls += report.sampledCalls[k]
-        p.timedNanos &+= report.sampledNanos[k]
-      }
+      if k < report.callTimes.count { p.times.add(report.callTimes[k]) }
       p.errors += report.errors[k]?.count ?? 0
       profiles[strategies[k].id] = p
     }

@@ -185,8 +185,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     let count = plan.filterRefs.count
     let selected = job.strategies ?? Array(0..<count)
     var calls = [Int](repeating: 0, count: count)
-    var sampledNanos = [UInt64](repeating: 0, count: count)
-    var sampledCalls = [Int](repeating: 0, count: count)
+    var callTimes = [CallTimes](repeating: CallTimes(), count: count)
     if profileTicks.count != count { profileTicks = [UInt32](repeating: 0, count: count) }
     let anyOnClose = plan.onClose.contains(true)
     let symbols = job.queue.symbols
@@ -229,8 +228,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
               tag: StrategyRuntime.callTag(strategy: k, symbol: symbol),
               path: runtime.strategies[k].info.path)
             if timed {
-              sampledNanos[k] &+= MonotonicClock.nanos() &- began
-              sampledCalls[k] += 1
+              callTimes[k].record(MonotonicClock.nanos() &- began)
             }
             switch outcome {
             case .match(let i):
@@ -276,8 +274,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     }
     out.callsPerStrategy = calls
     out.filterCalls = calls.reduce(0, +)
-    out.sampledNanos = sampledNanos
-    out.sampledCalls = sampledCalls
+    out.callTimes = callTimes
   }
 
   /// One call in this many of each strategy is timed (see ``evaluate(_:in:into:)``).

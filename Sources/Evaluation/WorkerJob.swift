@@ -56,9 +56,8 @@ package struct WorkerReport: Sendable {
   package var errors: [Int: StrategyErrors] = [:]
   /// Filter calls per strategy index.
   package var callsPerStrategy: [Int] = []
-  /// Per strategy index, the profiler's timed calls and their nanoseconds.
-  package var sampledCalls: [Int] = []
-  package var sampledNanos: [UInt64] = []
+  /// Per strategy index, the profiler's timed calls.
+  package var callTimes: [CallTimes] = []
   package var compileError: EngineError?
   package var compiled: [StrategyInfo] = []
   package var luaMemory = 0

@@ -131,10 +131,12 @@ enum ReplayFixtures {
     let engine = CycleEngine(settings: settings, sink: sink, live: false)
     nonisolated(unsafe) var log: [String] = []
     engine.log = { log.append($0) }
+    // As the command line does: the files, then the `strategy.*` settings applied to them.
+    let files = try CodeSet.load(
+      strategies: strategies,
+      plugins: plugins ?? repositoryRoot.appendingPathComponent("Plugins").path)
     try engine.start(
-      code: CodeSet.load(
-        strategies: strategies,
-        plugins: plugins ?? repositoryRoot.appendingPathComponent("Plugins").path))
+      code: StrategySettings.apply(settings.sectionValues["strategy"] ?? [:], to: files))
     let summary = try engine.run(feed: ReplayFeed(path: path, speed: nil, strict: strict))
     return Run(output: sink.text, summary: summary, log: log)
   }
