@@ -18,6 +18,12 @@ struct ReplayCommand: ParsableCommand {
 
   @OptionGroup var common: CommonOptions
 
+  @Flag(
+    help:
+      "Print a per-strategy profile on stderr at the end: calls, total ms, ns per call, share of filter time, errors."
+  )
+  var profile = false
+
   func run() throws {
     var overrides = common.overrides
     overrides[setting: SettingsTable.feedSource] = "replay:" + file
@@ -27,7 +33,7 @@ struct ReplayCommand: ParsableCommand {
       throw EngineFailure(message: "\(file): cannot read the replay file")
     }
     try Session.run(
-      settings: settings, live: false, summary: true, overrides: overrides,
+      settings: settings, live: false, summary: true, profile: profile, overrides: overrides,
       configPath: common.config)
   }
 }

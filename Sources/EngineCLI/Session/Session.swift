@@ -24,8 +24,8 @@ enum Session {
   /// Runs the engine. `overrides`/`configPath` are what the settings came from: a live run
   /// watches the config file and applies a new `tracking.mode` at the next cycle.
   static func run(
-    settings: Settings, live: Bool, summary printSummary: Bool, overrides: [String: String],
-    configPath: String?
+    settings: Settings, live: Bool, summary printSummary: Bool, profile: Bool = false,
+    overrides: [String: String], configPath: String?
   ) throws {
     Signals.block()
     let pretty = Wiring.isPretty(settings)
@@ -85,6 +85,7 @@ enum Session {
     if showsStatus { StatusLine.finish() }
     if settings.debugUpdates { StandardError.write(engine.ring.dump()) }
     if printSummary { StandardError.write(result.text) }
+    if profile { StandardError.write(ProfileTable.text(engine.strategyProfiles)) }
   }
 
   /// Attaches the services to `engine` and starts the HTTP server, if any (exit 2 when it
