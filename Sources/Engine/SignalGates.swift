@@ -2,10 +2,11 @@ import Evaluation
 import Tracking
 
 /// What the profiler measured of one strategy so far: its calls, and one call in
-/// `Worker.profileEvery` timed. The time per call is the timed calls' mean without the
-/// slowest 2% (calls a preempted thread made look slow; see `CallTimes`): a sample of the
-/// calls spread over the run, whose error is about the spread of the strategy's call times
-/// over the square root of the timed calls. The time in total is that mean times the calls.
+/// `Worker.profileEvery` timed (every call, once its calls take `Worker.timeEveryCallAbove`
+/// ns or more). The time per call is the timed calls' mean without the slowest tenth (calls
+/// a preempted thread made look slow; see `CallTimes`): a sample of the calls spread over the
+/// run, whose error is about the spread of the strategy's call times over the square root of
+/// the timed calls. The time in total is that mean times the calls.
 public struct StrategyProfile: Sendable, Equatable {
   public var calls = 0
   public var errors = 0

@@ -55,15 +55,15 @@ public struct ModeCost: Sendable, Codable, Equatable {
   }
 }
 
-/// Cumulative counters of one strategy.
+/// Cumulative counters of one strategy, and what the profiler measured of it.
 public struct StrategyTotals: Sendable, Codable, Equatable {
   public var filterCalls = 0
   public var errors = 0
-  /// Share of the last evaluated cycle's filter calls: the estimate of its share of the cost
-  /// (per-strategy time is not measured).
+  /// Its time per call, and in total, as the profiler measured them (see `StrategyProfile`).
+  public var nsPerCall = 0.0
+  public var cpuSeconds = 0.0
+  /// Its share of every strategy's measured time.
   public var costShare = 0.0
-  /// Estimated seconds: each cycle's latency times the strategy's share of its filter calls.
-  public var estimatedSeconds = 0.0
 }
 
 /// Collects ``CycleStatus`` reports (on the cycle thread) for the dashboard and `/status`.
@@ -126,16 +126,18 @@ public final class CycleMonitor: Sendable {
       s.modes[status.trackingMode.rawValue, default: ModeCost()].add(
         latencyMs: latencyMs, evaluations: status.evaluatedSymbols, calls: status.filterCalls,
         cycle: status.cycle)
-      let totalCalls = status.strategyCalls.reduce(0, +)
+      let totalSeconds = status.strategyProfiles.reduce(0.0) { $0 + $1.seconds }
       for (k, id) in status.strategyIDs.enumerated() {
         let calls = k < status.strategyCalls.count ? status.strategyCalls[k] : 0
         let errors = k < status.strategyErrors.count ? status.strategyErrors[k] : 0
         var t = s.strategies[id] ?? StrategyTotals()
         t.filterCalls += calls
         t.errors += errors
-        if totalCalls > 0 {
-          t.costShare = Double(calls) / Double(totalCalls)
-          t.estimatedSeconds += Double(status.latencyNanos) / 1e9 * t.costShare
+        if k < status.strategyProfiles.count {
+          let p = status.strategyProfiles[k]
+          t.nsPerCall = p.nanosPerCall
+          t.cpuSeconds = p.seconds
+          t.costShare = totalSeconds > 0 ? p.seconds / totalSeconds : 0
         }
         s.strategies[id] = t
       }

@@ -74,10 +74,12 @@ public final class EngineMetrics: Sendable {
     var previousStore = (applied: 0, older: 0, untracked: 0)
     var strategies:
       [String: (
-        calls: Prometheus.Counter, errors: Prometheus.Counter, share: Prometheus.Gauge,
+        calls: Prometheus.Counter, errors: Prometheus.Counter, nsPerCall: Prometheus.Gauge,
         seconds: Prometheus.Counter
       )] =
         [:]
+    /// Per strategy, the seconds `engine_strategy_cpu_seconds_total` has counted so far.
+    var reportedSeconds: [String: Double] = [:]
     var modes:
       [String: (
         cycles: Prometheus.Counter, latency: Prometheus.Gauge, evaluations: Prometheus.Gauge,
@@ -223,15 +225,15 @@ public final class EngineMetrics: Sendable {
               errors: registry.counter(
                 name: "engine_strategy_errors_total", labels: labels,
                 help: "Filter calls per strategy that raised an error."),
-              share: registry.gauge(
-                name: "engine_strategy_cost_share", labels: labels,
+              nsPerCall: registry.gauge(
+                name: "engine_strategy_ns_per_call", labels: labels,
                 help:
-                  "ESTIMATE: the strategy's share of the last evaluated cycle's filter calls, used as its share of the cycle's cost (per-strategy time is not measured)."
+                  "The strategy's time per filter call, in nanoseconds: calls timed (one in 16, or every call of a slow strategy), the slowest tenth of those left out."
               ),
               seconds: registry.counter(
-                name: "engine_strategy_estimated_seconds_total", labels: labels,
+                name: "engine_strategy_cpu_seconds_total", labels: labels,
                 help:
-                  "ESTIMATE: cycle latency times the strategy's share of that cycle's filter calls, summed (per-strategy time is not measured)."
+                  "Seconds spent in the strategy's filter calls: its time per call times its calls."
               )
             )
             m.strategies[id] = made
@@ -241,14 +243,16 @@ public final class EngineMetrics: Sendable {
         let errors = k < status.strategyErrors.count ? status.strategyErrors[k] : 0
         if calls > 0 { metrics.calls.increment(by: Int64(calls)) }
         if errors > 0 { metrics.errors.increment(by: Int64(errors)) }
-        let total = status.strategyCalls.reduce(0, +)
-        if total > 0 {
-          let share = Double(calls) / Double(total)
-          metrics.share.set(share)
-          let seconds = Double(status.latencyNanos) / 1e9 * share
-          if seconds > 0 { metrics.seconds.increment(by: seconds) }
-        } else if let totals = strategies[id] {
-          metrics.share.set(totals.costShare)
+        if k < status.strategyProfiles.count {
+          let p = status.strategyProfiles[k]
+          metrics.nsPerCall.set(p.nanosPerCall)
+          // A counter moves by the growth of the estimate (it is re-estimated as calls are
+          // timed, so it can only be brought up to date, never down).
+          let delta = p.seconds - (m.reportedSeconds[id] ?? 0)
+          if delta > 0 {
+            metrics.seconds.increment(by: delta)
+            m.reportedSeconds[id] = p.seconds
+          }
         }
       }
 

@@ -195,8 +195,10 @@ struct Routes: Sendable {
     var matches: Int
     var filterCalls: Int
     var errors: Int
+    /// Measured by the profiler: time per call, seconds in total, share of all strategies'.
+    var nsPerCall: Double
+    var cpuSeconds: Double
     var costShare: Double
-    var estimatedSeconds: Double
   }
 
   private func strategyStates() -> [StrategyState] {
@@ -211,7 +213,7 @@ struct Routes: Sendable {
       return StrategyState(
         id: id, description: info?.description, timeframes: info?.timeframes ?? [],
         matches: counts[id] ?? 0, filterCalls: t.filterCalls, errors: t.errors,
-        costShare: t.costShare, estimatedSeconds: t.estimatedSeconds)
+        nsPerCall: t.nsPerCall, cpuSeconds: t.cpuSeconds, costShare: t.costShare)
     }
   }
 

@@ -1,14 +1,15 @@
 /// The timed calls of one strategy: how many fell in each duration bucket and their total,
 /// so an estimate can leave out the slowest few. A timed call also counts whatever else ran
 /// on the core meanwhile (a preempted thread's call looks thousands of times slower than it
-/// is, and on a shared machine that happens to a few calls in a hundred), so the time per call
-/// is the mean of the timed calls without the slowest ``trimmedShare`` of them.
+/// is, and on a loaded machine that happens to a noticeable share of long calls), so the time
+/// per call is the mean of the timed calls without the slowest ``trimmedShare`` of them. The
+/// price: a strategy whose slowest tenth of calls is legitimately slow reads a little cheap.
 package struct CallTimes: Sendable, Equatable {
   /// Buckets of about 9% width: bucket `b` holds durations in
   /// [2^(b/8), 2^((b+1)/8)) nanoseconds.
   package static let bucketCount = 256
   /// The share of the slowest timed calls left out of the estimate.
-  package static let trimmedShare = 0.02
+  package static let trimmedShare = 0.1
 
   package private(set) var counts: [UInt32] = []
   package private(set) var sums: [UInt64] = []

@@ -186,7 +186,10 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     let selected = job.strategies ?? Array(0..<count)
     var calls = [Int](repeating: 0, count: count)
     var callTimes = [CallTimes](repeating: CallTimes(), count: count)
-    if profileTicks.count != count { profileTicks = [UInt32](repeating: 0, count: count) }
+    if profileTicks.count != count {
+      profileTicks = [UInt32](repeating: 0, count: count)
+      timeEveryCall = [Bool](repeating: false, count: count)
+    }
     let anyOnClose = plan.onClose.contains(true)
     let symbols = job.queue.symbols
     var taken = job.queue.take()
@@ -218,9 +221,10 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
             }
             calls[k] += 1
             // The profiler times one call in `profileEvery` of each strategy (two clock
-            // reads per timed call): an estimate of its time per call, not a share of calls.
+            // reads per timed call), and every call of one whose calls are long enough that
+            // the reads cost next to nothing: an estimate of its time per call.
             profileTicks[k] &+= 1
-            let timed = profileTicks[k] % Self.profileEvery == 0
+            let timed = timeEveryCall[k] || profileTicks[k] % Self.profileEvery == 0
             let began = timed ? MonotonicClock.nanos() : 0
             let outcome = runtime.call(
               plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
@@ -275,10 +279,17 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     out.callsPerStrategy = calls
     out.filterCalls = calls.reduce(0, +)
     out.callTimes = callTimes
+    for k in 0..<count where callTimes[k].total > 0 {
+      timeEveryCall[k] = callTimes[k].trimmedMean >= Self.timeEveryCallAbove
+    }
   }
 
   /// One call in this many of each strategy is timed (see ``evaluate(_:in:into:)``).
   package static let profileEvery: UInt32 = 16
-  /// Per strategy, calls made by this worker (wrapping), for the profiler's sampling.
+  /// Calls this long (ns) or longer are all timed: the clock reads are then a small part.
+  package static let timeEveryCallAbove = 5_000.0
+  /// Per strategy, calls made by this worker (wrapping), for the profiler's sampling, and
+  /// whether its calls are long enough to time each.
   private var profileTicks: [UInt32] = []
+  private var timeEveryCall: [Bool] = []
 }

@@ -29,7 +29,8 @@ extension EngineServerTests {
       "engine_cycle_latency_seconds": "histogram",
       "engine_strategy_filter_calls_total": "counter",
       "engine_strategy_errors_total": "counter",
-      "engine_strategy_cost_share": "gauge",
+      "engine_strategy_ns_per_call": "gauge",
+      "engine_strategy_cpu_seconds_total": "counter",
       "engine_reloads_total": "counter",
       "engine_feed_reconnects": "gauge",
       "engine_mode_cycles_total": "counter",
@@ -40,7 +41,7 @@ extension EngineServerTests {
     for (name, type) in expectedTypes {
       #expect(b.types[name] == type, "\(name): \(b.types[name] ?? "missing")")
     }
-    #expect(b.help["engine_strategy_cost_share"]?.contains("ESTIMATE") == true)
+    #expect(b.help["engine_strategy_ns_per_call"]?.contains("timed") == true)
     for counter in [
       "engine_cycles_total", "engine_filter_calls_total", "engine_symbol_evaluations_total",
       "engine_symbol_cycles_total",
@@ -75,6 +76,31 @@ extension EngineServerTests {
       JSONSerialization.jsonObject(with: Data(updates.body.utf8)) as? [String: Any])
     #expect(ring["enabled"] as? Bool == true)
     #expect(((ring["entries"] as? [Any])?.count ?? 0) > 0)
+    await run.stop()
+  }
+
+  @Test("a strategy looping 10x longer shows about 10x its ns per call in /metrics and /status")
+  func perStrategyCost() async throws {
+    func looping(_ n: Int) -> String {
+      "return { filter = function(s) local x = 0 for i = 1, \(n) do x = x + i end return x < 0 end }"
+    }
+    let run = try EngineRun(
+      includeExamples: false, extraStrategies: ["short": looping(2_000), "long": looping(20_000)])
+    let base = try await run.start()
+    #expect(
+      await Support.waitUntil(60) {
+        (run.cycles.withLock { $0.last?.strategyProfiles.map(\.timedCalls).min() } ?? 0) >= 30
+      })
+    let scrape = try PrometheusText(try await Support.request(base + "/metrics").body)
+    let short = try #require(
+      scrape.value("engine_strategy_ns_per_call", labels: "strategy=\"short\""))
+    let long = try #require(
+      scrape.value("engine_strategy_ns_per_call", labels: "strategy=\"long\""))
+    #expect(long / short > 5 && long / short < 20, "\(long) / \(short)")
+    #expect(
+      (scrape.value("engine_strategy_cpu_seconds_total", labels: "strategy=\"long\"") ?? 0) > 0)
+    let status = try await Support.request(base + "/status")
+    #expect(status.body.contains("\"nsPerCall\""))
     await run.stop()
   }
 }

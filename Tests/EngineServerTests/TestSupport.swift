@@ -32,8 +32,12 @@ enum Support {
     """
 
   /// The example strategies plus `flipper`.
-  static func strategies(includeExamples: Bool = true) -> String {
+  static func strategies(includeExamples: Bool = true, extra: [String: String] = [:]) -> String {
     let dir = temporaryDirectory("strategies")
+    for (id, source) in extra {
+      _ = FileManager.default.createFile(
+        atPath: dir.appendingPathComponent("\(id).lua").path, contents: Data(source.utf8))
+    }
     let examples = repositoryRoot.appendingPathComponent("Strategies").path
     if includeExamples, let names = try? FileManager.default.contentsOfDirectory(atPath: examples) {
       for name in names where name.hasSuffix(".lua") {
@@ -140,9 +144,9 @@ final class EngineRun: Sendable {
   init(
     cycleMs: Int = 200, mode: TrackingMode = .changed, http: Bool = true,
     webhooks: [WebhookOptions] = [], includeExamples: Bool = true, debugUpdates: Bool = false,
-    wrap: (WebhookSink) -> DiffSink = { $0 }
+    extraStrategies: [String: String] = [:], wrap: (WebhookSink) -> DiffSink = { $0 }
   ) throws {
-    let strategies = Support.strategies(includeExamples: includeExamples)
+    let strategies = Support.strategies(includeExamples: includeExamples, extra: extraStrategies)
     let plugins = Support.repositoryRoot.appendingPathComponent("Plugins").path
     var settings = Settings()
     settings.strategies = strategies

@@ -22,7 +22,9 @@ enum ProfileTable {
           : String(repeating: " ", count: widths[c] - cell.count) + cell
       }.joined(separator: "  ")
     }
-    var out = "profile (one call in 16 timed per strategy; time per call without the slowest 2%):\n"
+    var out =
+      "profile (calls timed: one in 16, every call of slow strategies; per call: the mean "
+      + "without the slowest tenth):\n"
     out += line(header) + "\n"
     for r in rows { out += line(r) + "\n" }
     return out
