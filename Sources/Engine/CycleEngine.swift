@@ -175,7 +175,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
     }
     for s in code.strategies {
       guard let message = failed[s.id]?.description else { continue }
-      reportedReloadErrors.insert([s.id, s.source] + code.plugins.map(\.source))
+      reportedReloadErrors.insert([s.id, s.source, "\(s.config)"] + code.plugins.map(\.source))
       log("\(message) (strategy not loaded)")
     }
     loadable.strategies.removeAll { failed[$0.id] != nil }

@@ -33,7 +33,7 @@ extension CycleEngine {
     let oldByID = Dictionary(old.strategies.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let pluginsChanged = next.plugins != old.plugins
     let candidates = next.strategies.filter {
-      pluginsChanged || oldByID[$0.id]?.source != $0.source
+      pluginsChanged || oldByID[$0.id] != $0
     }
     let failed: [String: EngineError]
     do {
@@ -43,7 +43,8 @@ extension CycleEngine {
       return
     }
     for s in candidates where failed[s.id] != nil {
-      let key = [s.id, s.source] + next.plugins.map(\.source)
+      // A strategy's text and settings: a refused version is reported once.
+      let key = [s.id, s.source, "\(s.config)"] + next.plugins.map(\.source)
       if !reportedReloadErrors.contains(key) {
         reportedReloadErrors.insert(key)
         log("\(failed[s.id]?.description ?? "") (the previous version keeps running)")
@@ -55,7 +56,7 @@ extension CycleEngine {
         "reload: plugin change refused: it breaks \(failed.keys.sorted().joined(separator: ", "))")
       effective.plugins = old.plugins
       effective.strategies = next.strategies.compactMap { s in
-        failed[s.id] == nil && oldByID[s.id]?.source == s.source ? s : oldByID[s.id]
+        failed[s.id] == nil && oldByID[s.id] == s ? s : oldByID[s.id]
       }
       // Strategies whose own source changed are tried again with the old plugins next time.
       if effective == old { return }
@@ -66,7 +67,7 @@ extension CycleEngine {
     }
     let changed = Set(
       effective.strategies.filter {
-        pluginsChanged && effective.plugins == next.plugins || oldByID[$0.id]?.source != $0.source
+        pluginsChanged && effective.plugins == next.plugins || oldByID[$0.id] != $0
       }
       .map(\.id))
     let removed = old.strategies.map(\.id).filter { id in

@@ -7,8 +7,8 @@ import Testing
 import EngineSettings
 @testable import Evaluation
 
-/// CONTRACT §6, driven for real: the engine runs on the simulator, a watcher on the
-/// strategies directory, and the test edits files the way editors do.
+/// Hot reload driven for real: the engine runs on the simulator, a watcher on the strategies
+/// directory, and the test edits files the way editors do.
 @Suite("Hot reload", .serialized)
 struct HotReloadTests {
   final class Recorder: DiffSink, @unchecked Sendable {
@@ -161,5 +161,92 @@ struct HotReloadTests {
       Self.waitUntil { recorder.logs.withLock { $0.contains { $0.contains("levels.lua:1:") } } })
     usleep(600_000)
     #expect(recorder.count("uses", enter: false) == 0)
+  }
+
+  @Test(
+    "a changed file reloads its instances too; a live param change reloads the strategy, a wrong one is refused"
+  )
+  func instancesAndLiveParams() throws {
+    let dir = ReplayFixtures.temporaryDirectory("hot-instances")
+    let plugins = ReplayFixtures.temporaryDirectory("hot-instances-plugins")
+    let mom = dir.appendingPathComponent("mom.lua")
+    func source(_ tag: String) -> String {
+      "return { params = { level = 1e12 }, filter = function(s) return s.price > params.level, '\(tag)' end }"
+    }
+    try source("v1").write(to: mom, atomically: true, encoding: .utf8)
+    func raw(_ values: [String: String]) -> [String: SettingsRawValue] {
+      var r: [String: SettingsRawValue] = [:]
+      for (key, text) in values {
+        r[Settings.environmentVariableName(forKey: key)] = SettingsRawValue(
+          text: text, origin: "config: \(key)", key: key)
+      }
+      return r
+    }
+    var settings = Settings()
+    settings.strategies = dir.path
+    settings.plugins = plugins.path
+    settings.workers = 2
+    settings.cycleMs = 200
+    settings.sectionValues["strategy"] = raw(["strategy.hot.from": "mom"])
+    let recorder = Recorder()
+    let engine = CycleEngine(settings: settings, sink: recorder, live: true)
+    engine.log = { line in recorder.logs.withLock { $0.append(line) } }
+    engine.addCycleObserver { _ in recorder.cycles.add(1, ordering: .relaxed) }
+    try engine.start(
+      code: StrategySettings.apply(
+        settings.sectionValues["strategy"] ?? [:],
+        to: CodeSet.load(strategies: dir.path, plugins: plugins.path)))
+    #expect(engine.strategyInfos.map(\.id) == ["hot", "mom"])
+    let watcher = engine.reloadWatcher(strategies: dir.path, plugins: plugins.path)
+    watcher.start()
+    defer { watcher.stop() }
+    let feed = SimFeed(
+      config: SimulatorConfig(
+        symbols: 20, seed: 3, cycleMs: 200, historyCandles: 10, startTime: 1_732_400_000_000),
+      speed: 1)
+    let result = Mutex<Result<RunSummary, EngineError>?>(nil)
+    let runner = Thread {
+      do throws(EngineError) {
+        let summary = try engine.run(feed: feed)
+        result.withLock { $0 = .success(summary) }
+      } catch {
+        result.withLock { $0 = .failure(error) }
+      }
+    }
+    runner.start()
+    defer {
+      engine.requestStop()
+      _ = Self.waitUntil(10) { result.withLock { $0 != nil } }
+    }
+    #expect(Self.waitUntil { recorder.cycles.load(ordering: .relaxed) >= 3 })
+    #expect(recorder.count("hot", enter: true) == 0)
+
+    // The file changes: the strategy and its instance reload together.
+    try source("v2").write(to: mom, atomically: true, encoding: .utf8)
+    #expect(
+      Self.waitUntil { recorder.logs.withLock { $0.contains { $0.contains("reloaded hot, mom") } } }
+    )
+
+    // A live param change of the instance only: it alone reloads, and now matches everything.
+    engine.updateStrategySettings(
+      raw(["strategy.hot.from": "mom", "strategy.hot.params.level": "0"]), strategies: dir.path,
+      plugins: plugins.path)
+    #expect(Self.waitUntil { recorder.count("hot", enter: true) == 20 })
+    #expect(recorder.count("mom", enter: true) == 0)
+    #expect(recorder.logs.withLock { $0.contains { $0.contains("reloaded hot") } })
+
+    // A wrong one is refused with one line; the old values stay.
+    engine.updateStrategySettings(
+      raw(["strategy.hot.from": "mom", "strategy.hot.params.level": "high"]),
+      strategies: dir.path, plugins: plugins.path)
+    #expect(
+      Self.waitUntil {
+        recorder.logs.withLock {
+          $0.contains { $0.contains("strategy.hot.params.level: expected a number") }
+        }
+      })
+    let cycles = recorder.cycles.load(ordering: .relaxed)
+    #expect(Self.waitUntil { recorder.cycles.load(ordering: .relaxed) >= cycles + 3 })
+    #expect(recorder.count("hot", enter: false) == 0)
   }
 }
