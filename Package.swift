@@ -80,6 +80,14 @@ let package = Package(
         "CLua", "CLuaHost", "LuaKit", "Evaluation", "Support", "Tracking", "Feeds", "Indicators",
         .product(name: "Atomics", package: "swift-atomics"),
         .product(name: "Configuration", package: "swift-configuration"),
+      ]
+    ),
+    // `engine bench`: the engine measured on a synthetic market, beside reference rows timed
+    // in the same run. A target of its own, so that only the CLI links the benchmark.
+    .target(
+      name: "EngineBench",
+      dependencies: [
+        "Engine", "Evaluation", "Feeds", "Tracking", "Support",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),
@@ -101,7 +109,7 @@ let package = Package(
       name: "EngineCLI",
       dependencies: [
         "Engine", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed", "EngineServer",
-        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "EngineBench", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua", "CLuaHost", "Support"]),
@@ -125,7 +133,10 @@ let package = Package(
       name: "EngineTests",
       dependencies: [
         "Engine", "Evaluation", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost", "Support",
+        // The bench's SplitMix64 generates the replay fixtures' test data.
+        "EngineBench",
       ]),
+    .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
     .testTarget(
       name: "EngineServerTests",
       dependencies: [
