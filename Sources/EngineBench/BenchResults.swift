@@ -27,7 +27,7 @@ extension Benchmark {
     public var changedCPUMilliseconds: Double
     /// Evaluating every symbol every cycle.
     public var allCPUMilliseconds: Double
-    /// changed over all.
+    /// `changed` over `all`.
     public var ratio: Double
 
     enum CodingKeys: String, CodingKey {
@@ -60,8 +60,8 @@ extension Benchmark {
     /// The engine's reference filters over the Lua-with-arguments rows, each the median of the
     /// per-repeat ratios: `ticker_vs_lua_args` (`ticker` over `lua_args_ticker`),
     /// `rsi_vs_lua_args_ticker` (`rsi` over `lua_args_ticker`) and `rsi_vs_lua_args` (`rsi`
-    /// over `lua_args_rsi`, whose RSI is kept natively, so it costs about what the ticker row
-    /// does).
+    /// over `lua_args_rsi`, whose RSI is kept natively, updated once per kline event). The
+    /// engine's per-evaluation targets are stated as these ratios, so they hold on any machine.
     public var targetRatios: [String: Double]?
     /// Tracking A/B by market: `churn_10` (a tenth of the symbols change per cycle) and
     /// `churn_100` (every symbol).
