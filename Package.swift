@@ -84,9 +84,16 @@ let package = Package(
     .target(
       name: "Engine",
       dependencies: [
-        "CLua", "CLuaHost", "LuaKit", "Evaluation", "EngineSettings", "Support", "Tracking",
-        "Feeds", "Indicators",
+        "Evaluation", "EngineSettings", "Support", "Tracking", "Feeds",
         .product(name: "Atomics", package: "swift-atomics"),
+      ]
+    ),
+    // `engine bench`: the engine measured on a synthetic market, beside reference rows timed
+    // in the same run. A target of its own, so that only the CLI links the benchmark.
+    .target(
+      name: "EngineBench",
+      dependencies: [
+        "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking", "Support",
         .product(name: "Histogram", package: "hdrhistogram-swift"),
       ]
     ),
@@ -109,7 +116,8 @@ let package = Package(
       name: "EngineCLI",
       dependencies: [
         "Engine", "EngineSettings", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed",
-        "EngineServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        "EngineServer", "EngineBench",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "LuaKitTests", dependencies: ["LuaKit", "CLua", "CLuaHost", "Support"]),
@@ -134,10 +142,13 @@ let package = Package(
       dependencies: [
         "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking", "LuaKit", "CLua", "CLuaHost",
         "Support",
+        // The bench's SplitMix64 generates the replay fixtures' test data.
+        "EngineBench",
       ]),
     // The settings, and the documentation (README, config/engine.yaml, `engine --help`) held to
     // the settings table.
     .testTarget(name: "EngineSettingsTests", dependencies: ["EngineSettings", "EngineCLI"]),
+    .testTarget(name: "EngineBenchTests", dependencies: ["EngineBench"]),
     .testTarget(
       name: "EngineServerTests",
       dependencies: [

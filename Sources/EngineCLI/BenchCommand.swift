@@ -1,5 +1,7 @@
+import EngineSettings
 import ArgumentParser
 import Engine
+import EngineBench
 import Foundation
 import LuaKit
 import Support
@@ -96,17 +98,17 @@ struct BenchCommand: ParsableCommand {
         "rsi": "[rsi: ta.rsi(k.close, 14)]",
       ]
       let rows =
-        (r.reference_costs ?? []).map { c in
+        (r.referenceCosts ?? []).map { c in
           var c = c
           c.id = labels[c.id] ?? "[\(c.id)]"
           return c
         } + costs
       for c in rows {
         var line =
-          "  \(c.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(c.ns_per_eval)) ns/eval"
-        if let a = c.apply_ns_per_eval, let e = c.evaluate_ns_per_eval {
+          "  \(c.id.padding(toLength: 28, withPad: " ", startingAt: 0)) \(f(c.nanosPerEval)) ns/eval"
+        if let a = c.applyNanosPerEval, let e = c.evaluateNanosPerEval {
           line += "  (apply \(f(a)), evaluate \(f(e))"
-          if let c = c.close_ns_per_eval { line += ", close \(f(c))" }
+          if let c = c.closeNanosPerEval { line += ", close \(f(c))" }
           line += ")"
         }
         out += line + "\n"
@@ -114,18 +116,18 @@ struct BenchCommand: ParsableCommand {
     }
     if let b = r.baseline {
       out +=
-        "  issue 5's reference rows, same run: native \(f(b["native_ticker"] ?? 0)) / \(f(b["native_rsi"] ?? 0)) ns/eval, Lua with numbers as arguments \(f(b["lua_args_ticker"] ?? 0)) / \(f(b["lua_args_rsi"] ?? 0)) ns/eval (ticker / rsi)\n"
+        "  reference rows, same run: native \(f(b["native_ticker"] ?? 0)) / \(f(b["native_rsi"] ?? 0)) ns/eval, Lua with numbers as arguments \(f(b["lua_args_ticker"] ?? 0)) / \(f(b["lua_args_rsi"] ?? 0)) ns/eval (ticker / rsi)\n"
     }
-    if let t = r.target_ratios {
+    if let t = r.targetRatios {
       out +=
-        "  engine over Lua-with-arguments: ticker x\(f(t["ticker_vs_lua_args"] ?? 0, 2)) of its row (target <= 2.0); rsi x\(f(t["rsi_vs_lua_args_ticker"] ?? 0, 2)) of the ticker row (target <= 2.69: 250 / 93), x\(f(t["rsi_vs_lua_args"] ?? 0, 2)) of the RSI row (250 / 130 = 1.92)\n"
+        "  engine over Lua-with-arguments: ticker x\(f(t["ticker_vs_lua_args"] ?? 0, 2)) of its row (target <= 2.0); rsi x\(f(t["rsi_vs_lua_args_ticker"] ?? 0, 2)) of the ticker row (target <= 2.69), x\(f(t["rsi_vs_lua_args"] ?? 0, 2)) of the RSI row\n"
     }
     if let tracking = r.tracking {
       out += "\ntracking A/B (CPU per cycle, 1 worker):\n"
       for key in ["churn_10", "churn_100"] {
         if let t = tracking[key] {
           out +=
-            "  \(key): changed \(f(t.changed_cpu_ms, 3)) ms, all \(f(t.all_cpu_ms, 3)) ms, ratio \(f(t.ratio, 3))\n"
+            "  \(key): changed \(f(t.changedCPUMilliseconds, 3)) ms, all \(f(t.allCPUMilliseconds, 3)) ms, ratio \(f(t.ratio, 3))\n"
         }
       }
     }
@@ -142,7 +144,7 @@ struct BenchCommand: ParsableCommand {
       out +=
         "ingest (parse + apply): \(f(i["mb_per_s"] ?? 0)) MB/s, \(f(i["messages_per_s"] ?? 0, 0)) messages/s; Foundation JSONDecoder \(f(i["foundation_jsondecoder_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_jsondecoder"] ?? 0, 1))), JSONSerialization parse only \(f(i["foundation_jsonserialization_mb_per_s"] ?? 0)) MB/s (x\(f(i["ratio_to_foundation"] ?? 0, 1)))\n"
     }
-    if let l = r.latency_ms {
+    if let l = r.latencyMilliseconds {
       out +=
         "latency cycle close -> last diff written: p50 \(f(l["p50"] ?? 0, 3)) ms, p99 \(f(l["p99"] ?? 0, 3)) ms, max \(f(l["max"] ?? 0, 3)) ms\n"
     }
@@ -150,7 +152,7 @@ struct BenchCommand: ParsableCommand {
       out +=
         "memory: update flags for 4096 symbols \(Int(m["flag_bytes_4096"] ?? 0)) bytes; Lua state \(f(m["lua_state_kb_per_worker"] ?? 0)) KB per worker (empty \(f(m["lua_state_empty_kb"] ?? 0)) KB, \(f(m["lua_state_kb_per_strategy"] ?? 0, 2)) KB per strategy; views \(f(m["lua_views_kb_per_symbol"] ?? 0, 2)) KB per symbol); one engine (store with the warm-up market, \(Int(m["workers"] ?? 0)) workers) \(f(m["engine_rss_mb"] ?? 0)) MB resident, process \(f(m["rss_mb"] ?? 0)) MB\n"
     }
-    if let b = r.result_bytes {
+    if let b = r.resultBytes {
       out +=
         "result size at 10% churn: diffs \(Int(b["diffs"] ?? 0)) bytes vs full match lists \(Int(b["full"] ?? 0)) bytes (ratio \(f(b["ratio"] ?? 0, 4)))\n"
     }

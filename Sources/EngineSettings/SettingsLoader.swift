@@ -94,7 +94,8 @@ package struct SettingsLoader {
       sources[entry.key] = source
     }
     for section in sections {
-      settings.sectionValues[section.prefix] = try rawValues(of: section, file: file)
+      let values = try rawValues(of: section, file: file)
+      if !values.isEmpty { settings.sectionValues[section.prefix] = values }
     }
     return settings
   }

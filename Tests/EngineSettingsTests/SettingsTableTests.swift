@@ -68,11 +68,12 @@ struct SettingsTableTests {
       settings.sectionValues == [
         "strategy": [
           "STRATEGY_MOMENTUM_PARAMS_RSI_LEN": SettingsRawValue(
-            text: "21", origin: "command-line option strategy.momentum.params.rsi_len"),
+            text: "21", origin: "command-line option strategy.momentum.params.rsi_len",
+            key: "strategy.momentum.params.rsi_len"),
           "STRATEGY_MOMENTUM_FROM": SettingsRawValue(
             text: "2024", origin: "environment STRATEGY_MOMENTUM_FROM"),
           "STRATEGY_DUMP_CONFIRM_S": SettingsRawValue(
-            text: "3", origin: "\(path): strategy.dump.confirm_s"),
+            text: "3", origin: "\(path): strategy.dump.confirm_s", key: "strategy.dump.confirm_s"),
           "STRATEGY_X_TRIGGER": SettingsRawValue(
             text: "t", origin: "environment STRATEGY_X_TRIGGER"),
         ]
@@ -82,17 +83,21 @@ struct SettingsTableTests {
       value.error(expected: "a positive number of seconds").description
         == "\(path): strategy.dump.confirm_s: expected a positive number of seconds, got \"3\"")
 
-    // Without the section, the engine's table rejects those keys as any unknown key.
+    // Without the section, a loader rejects those keys as any unknown key.
+    let bareTable = SettingsLoader(overrides: [:], environment: [:], sections: [])
     #expect(
       throws: SettingsError(
         "\(path): unknown keys \"strategy.dump.confirm_s\", "
           + "\"strategy.momentum.from\", \"strategy.momentum.params.rsi_len\"")
     ) {
-      try Settings.load(configPath: path, environment: [:])
+      try bareTable.load(configPath: path)
     }
     #expect(throws: SettingsError("command-line option: unknown key \"strategy.a.from\"")) {
-      try Settings.load(overrides: ["strategy.a.from": "1"], configPath: path, environment: [:])
+      try SettingsLoader(overrides: ["strategy.a.from": "1"], environment: [:], sections: [])
+        .load(configPath: path)
     }
+    // The engine's table declares the strategy section.
+    #expect(SettingsTable.sections.map(\.prefix) == ["strategy"])
     // The section's prefix alone is not a key of it.
     let bare = try temporaryYAML("strategy: 5\n")
     defer { try? FileManager.default.removeItem(atPath: bare) }

@@ -1,3 +1,4 @@
+import EngineBench
 import Feeds
 import Foundation
 import Tracking

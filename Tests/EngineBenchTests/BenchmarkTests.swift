@@ -1,16 +1,16 @@
 import Foundation
 import Testing
 
-@testable import Engine
+@testable import EngineBench
 
-/// `engine bench` on a tiny market: every section runs and reports the figures issue 5
-/// asks for, with values that hold whatever the machine's speed (no timing is asserted).
+/// `engine bench` on a tiny market: every section runs and reports its figures, with values
+/// that hold whatever the machine's speed (no timing is asserted).
 @Suite("engine bench", .serialized)
 struct BenchmarkTests {
   static func tinyOptions(_ strategies: String) -> Benchmark.Options {
     var o = Benchmark.Options()
     o.strategies = strategies
-    o.plugins = ReplayFixtures.repositoryRoot.appendingPathComponent("Plugins").path
+    o.plugins = BenchFixtures.plugins
     o.symbols = 60
     o.cycles = 3
     o.repeats = 1
@@ -21,27 +21,27 @@ struct BenchmarkTests {
 
   @Test("every section reports its figures, and the JSON has the documented keys")
   func allSections() throws {
-    let dir = ReplayFixtures.strategies(
-      ["tick": "return { filter = function(s) return s.change_pct > 5 end }"],
-      includeExamples: false)
+    let dir = BenchFixtures.strategies([
+      "tick": "return { filter = function(s) return s.change_pct > 5 end }"
+    ])
     let r = try Benchmark(Self.tinyOptions(dir)).run()
     #expect(r.strategies?.map(\.id) == ["tick"])
-    #expect(r.strategies?.allSatisfy { $0.ns_per_eval > 0 } == true)
+    #expect(r.strategies?.allSatisfy { $0.nanosPerEval > 0 } == true)
     // The split: worker 0 evaluates on the cycle thread, so its CPU time counts as evaluate
     // and is taken out of close (neither lost nor counted twice).
-    for cost in (r.strategies ?? []) + (r.reference_costs ?? []) {
-      #expect((cost.evaluate_ns_per_eval ?? 0) > 0, "\(cost.id)")
-      #expect((cost.apply_ns_per_eval ?? -1) >= 0, "\(cost.id)")
-      #expect((cost.close_ns_per_eval ?? -1) >= 0, "\(cost.id)")
+    for cost in (r.strategies ?? []) + (r.referenceCosts ?? []) {
+      #expect((cost.evaluateNanosPerEval ?? 0) > 0, "\(cost.id)")
+      #expect((cost.applyNanosPerEval ?? -1) >= 0, "\(cost.id)")
+      #expect((cost.closeNanosPerEval ?? -1) >= 0, "\(cost.id)")
     }
     #expect(Set(r.reference?.keys.map { $0 } ?? []) == ["floor", "ticker", "rsi"])
     #expect(
       Set(r.baseline?.keys.map { $0 } ?? [])
         == ["native_ticker", "lua_args_ticker", "native_rsi", "lua_args_rsi"])
     #expect(r.baseline?.values.allSatisfy { $0 > 0 && $0.isFinite } == true)
-    #expect(r.target_ratios?["ticker_vs_lua_args"].map { $0 > 0 } == true)
-    #expect(r.target_ratios?["rsi_vs_lua_args"].map { $0 > 0 } == true)
-    #expect(r.target_ratios?["rsi_vs_lua_args_ticker"].map { $0 > 0 } == true)
+    #expect(r.targetRatios?["ticker_vs_lua_args"].map { $0 > 0 } == true)
+    #expect(r.targetRatios?["rsi_vs_lua_args"].map { $0 > 0 } == true)
+    #expect(r.targetRatios?["rsi_vs_lua_args_ticker"].map { $0 > 0 } == true)
     #expect(r.tracking?["churn_10"] != nil && r.tracking?["churn_100"] != nil)
     #expect(r.scaling?["workers"] == 2)
     #expect(r.batch?["batched_ms"] != nil && r.batch?["single_pass_ms"] != nil)
@@ -50,9 +50,9 @@ struct BenchmarkTests {
     // The typed JSONDecoder comparison decodes every message the engine parsed.
     #expect(ingest["jsondecoder_messages"] == ingest["messages"])
     #expect(ingest["ratio_to_jsondecoder"] ?? 0 > 0)
-    #expect(r.latency_ms?["p50"] != nil)
+    #expect(r.latencyMilliseconds?["p50"] != nil)
     #expect(r.memory?["flag_bytes_4096"] == 1024)
-    let sizes = try #require(r.result_bytes)
+    let sizes = try #require(r.resultBytes)
     #expect(sizes["diffs"] ?? 0 < sizes["full"] ?? 0)
 
     let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? [String: Any]
@@ -66,7 +66,7 @@ struct BenchmarkTests {
 
   @Test("--only runs the sections named and leaves the others out")
   func onlySections() throws {
-    var o = Self.tinyOptions(ReplayFixtures.strategies([:], includeExamples: false))
+    var o = Self.tinyOptions(BenchFixtures.strategies([:]))
     o.only = ["memory"]
     let r = try Benchmark(o).run()
     #expect(r.memory != nil)
