@@ -316,10 +316,12 @@ extension BinanceParser.Scanner {
     if c == 0x22 {
       // Fast path, the usual field: `"` plain decimal `"`, converted while it is scanned.
       // Anything else (escapes, other text) takes the general path below from the start.
+      // A decimal too long for a Double (over 308 digits) converts to infinity: refused like
+      // an infinite JSON number, so no field of an event is ever infinite.
       if let d = decimalPrefix(i &+ 1, n), d.end < n, at(d.end) == BinanceParser.quote {
         let value = decimalValue(d.mant, d.digits, d.frac, d.neg, i &+ 1, d.end)
         i = d.end &+ 1
-        return NumField(state: .ok, value: value)
+        return value.isFinite ? NumField(state: .ok, value: value) : NumField(state: .notFinite)
       }
       let s = try string()
       let d: Double?
@@ -328,10 +330,11 @@ extension BinanceParser.Scanner {
       } else {
         let bytes = decode(s)
         d = bytes.withUnsafeBytes { buf in
-          Self(p: buf.baseAddress!, n: buf.count).decimal(0, buf.count)
+          guard let base = buf.baseAddress else { return nil }
+          return Self(p: base, n: buf.count).decimal(0, buf.count)
         }
       }
-      if let d { return NumField(state: .ok, value: d) }
+      if let d { return d.isFinite ? NumField(state: .ok, value: d) : NumField(state: .notFinite) }
       return NumField(state: .notDecimal, start: s.start, end: s.end)
     }
     if c == 0x2D || Self.isDigit(c) {
