@@ -4,7 +4,7 @@ import Testing
 @testable import Engine
 @testable import Evaluation
 
-/// The diff line format (CONTRACT §5), written by hand for speed: every piece checked against
+/// The diff line format, written by hand for speed: every piece checked against
 /// Foundation's JSON reader and against exact expected text.
 @Suite("Diff lines")
 struct DiffLineTests {

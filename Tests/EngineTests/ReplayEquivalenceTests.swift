@@ -3,7 +3,7 @@ import EngineSettings
 import Foundation
 import Testing
 
-/// CONTRACT §3 and §5: a replay prints the same bytes whatever `--workers`, `--tracking` and
+/// A replay prints the same bytes whatever `--workers`, `--tracking` and
 /// batch mode, on generated feeds with tickers, mini tickers, arrays and klines.
 @Suite("Replay output is the same bytes in every mode", .serialized)
 struct ReplayEquivalenceTests {
