@@ -192,9 +192,9 @@ extension StrategyRuntime {
           end
           local tv = type(v)
           if tv ~= "number" and tv ~= "string" and tv ~= "boolean" then
-            error("'params'." .. k .. " must be a number, a string or a boolean, got " .. tv, 0)
+            error("params." .. k .. " must be a number, a string or a boolean, got " .. tv, 0)
           end
-          if tv == "number" and v ~= v then error("'params'." .. k .. " must not be NaN", 0) end
+          if tv == "number" and v ~= v then error("params." .. k .. " must not be NaN", 0) end
           params[k] = v
           k, v = next(p, k)
         end

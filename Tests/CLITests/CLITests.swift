@@ -206,4 +206,47 @@ struct CLITests {
     #expect(bad.stdout.contains("runtime.lua:3:"))
     #expect(bad.stdout.contains("syntax.lua:4:"))
   }
+
+  @Test("engine check names a strategy's bad params and settings, and checks --param overrides")
+  func checkParams() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "engine-check-params-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    try "return {\n params = { period = 14, bad = {1} },\n filter = function(s) return true end\n}"
+      .write(to: dir.appendingPathComponent("tablevalue.lua"), atomically: true, encoding: .utf8)
+    try "return {\n confirm_s = -1,\n filter = function(s) return true end\n}".write(
+      to: dir.appendingPathComponent("negative.lua"), atomically: true, encoding: .utf8)
+    try "return {\n trigger = 'tick',\n filter = function(s) return true end\n}".write(
+      to: dir.appendingPathComponent("trigger.lua"), atomically: true, encoding: .utf8)
+    try
+      "return {\n params = { period = 14 },\n filter = function(s) return s.price > params.period end\n}"
+      .write(to: dir.appendingPathComponent("good.lua"), atomically: true, encoding: .utf8)
+    let bad = try EngineProcess.run(["check", dir.path])
+    #expect(bad.status == 1)
+    #expect(
+      bad.stdout.contains("tablevalue.lua: params.bad must be a number, a string or a boolean"))
+    #expect(bad.stdout.contains("negative.lua: 'confirm_s' must be a number of seconds"))
+    #expect(bad.stdout.contains("trigger.lua: 'trigger' must be"))
+    #expect(!bad.stdout.contains("good.lua"))
+    #expect(bad.stderr.contains("3 problems"))
+
+    for file in ["tablevalue.lua", "negative.lua", "trigger.lua"] {
+      try FileManager.default.removeItem(at: dir.appendingPathComponent(file))
+    }
+    let ok = try EngineProcess.run(["check", dir.path, "--param", "good.period=20"])
+    #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+    let wrongType = try EngineProcess.run(["check", dir.path, "--param", "good.period=abc"])
+    #expect(wrongType.status == 1)
+    #expect(
+      wrongType.stdout.contains("strategy.good.params.period: expected a number, got \"abc\""))
+    let unknown = try EngineProcess.run(["check", dir.path, "--param", "good.nope=1"])
+    #expect(unknown.status == 1)
+    #expect(unknown.stdout.contains("strategy good has no param 'nope' (it declares: period)"))
+    let noStrategy = try EngineProcess.run(["check", dir.path, "--param", "zz.period=1"])
+    #expect(noStrategy.status == 2)
+    #expect(noStrategy.stderr.contains("no strategy with this id"))
+    let malformed = try EngineProcess.run(["check", dir.path, "--param", "period=1"])
+    #expect(malformed.status != 0)
+    #expect(malformed.stderr.contains("--param"))
+  }
 }

@@ -31,7 +31,7 @@ struct CheckCommand: ParsableCommand {
     if !result.problems.isEmpty {
       throw EngineFailure(
         message:
-          "\(result.problems.count) problem\(result.problems.count == 1 ? "" : "s") in \(result.checked) strategies",
+          "\(result.problems.count) problem\(result.problems.count == 1 ? "" : "s") in \(result.checked) strategies and plugins",
         code: 1)
     }
     print("\(result.checked) strategies and plugins OK (\(directory), \(plugins))")
