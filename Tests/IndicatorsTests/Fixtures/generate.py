@@ -50,7 +50,7 @@ def synthetic():
     # absurdly small prices: below any fixed epsilon band (RSI/ADX use exact zero tests)
     out["MICRO"] = tuple(t[k].to_numpy(dtype=float) * 1e-20 for k in ("Open", "High", "Low", "Close")) + (t["Volume"].to_numpy(dtype=float),)
     # prices that differ only by rounding residue (0.3 vs 0.1 + 0.2): exercises
-    # TA-Lib's scaled "is this window flat?" dead zones (issue #107/#253 upstream)
+    # TA-Lib's scaled "is this window flat?" dead zones
     rng = np.random.default_rng(7)
     a, b = 0.3, 0.1 + 0.2
     pick = lambda: np.where(rng.random(n) < 0.5, a, b)
