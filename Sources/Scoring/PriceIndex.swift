@@ -16,8 +16,6 @@ public struct PriceIndex: Sendable {
   public private(set) var lastEventTime: Int64?
   /// The earliest event time of any event.
   public private(set) var firstEventTime: Int64?
-  /// Lines that were not valid Binance messages (the replay reports them too).
-  public private(set) var skippedLines = 0
 
   public init() {}
 
@@ -54,7 +52,7 @@ public struct PriceIndex: Sendable {
   }
 
   /// Reads a replay file (one Binance message per line, raw or in the combined-stream
-  /// envelope) with the feed's own parser. Bad lines are counted in ``skippedLines``.
+  /// envelope) with the feed's own parser. A bad line gives no price (the replay reports it).
   public static func load(path: String) throws(PriceIndexError) -> PriceIndex {
     guard let file = fopen(path, "r") else { throw PriceIndexError(path: path) }
     defer { fclose(file) }
@@ -70,9 +68,7 @@ public struct PriceIndex: Sendable {
       while length > 0, line[length - 1] == 10 || line[length - 1] == 13 { length -= 1 }
       let bytes = UnsafeRawBufferPointer(start: line, count: length)
       if bytes.allSatisfy({ $0 == 32 || $0 == 9 }) { continue }
-      let result = parser.parse(bytes)
-      index.skippedLines += result.skipped > 0 ? 1 : 0
-      for event in result.events { index.add(event) }
+      for event in parser.parse(bytes).events { index.add(event) }
     }
     index.finish()
     return index

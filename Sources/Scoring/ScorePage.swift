@@ -155,7 +155,8 @@ enum ScorePage {
         text(svg, W - R, H - B + 14, pct(lo + k * width, 1), 'end');
         if (lo < 0 && lo + k * width > 0) {
           el('line', { x1: x(0), y1: T, x2: x(0), y2: y(0), 'class': 'zero' }, svg);
-          text(svg, x(0), H - B + 14, '0', 'middle');
+          // Only where it does not run into the range's end labels.
+          if (x(0) - L > 48 && W - R - x(0) > 48) { text(svg, x(0), H - B + 14, '0', 'middle'); }
         }
         if (mean !== null && mean >= lo && mean <= lo + k * width) {
           el('line', { x1: x(mean), y1: T, x2: x(mean), y2: y(0), 'class': 'mean' }, svg);
@@ -164,6 +165,9 @@ enum ScorePage {
       }
 
       // The running mean of the excess returns, signal after signal, one line per horizon.
+      // The vertical scale fits the lines after their first twentieth of signals (a mean
+      // over a handful of signals swings widely); earlier swings beyond it are cut at the
+      // chart's edge.
       function excessChart(host, strategy) {
         var W = 960, H = 240, L = 56, R = 12, T = 12, B = 26;
         var series = [];
@@ -171,12 +175,13 @@ enum ScorePage {
         strategy.horizons.forEach(function (h, k) {
           if (h.t.length === 0) { return; }
           var sum = 0, points = [];
+          var settled = h.t.length >= 40 ? Math.floor(h.t.length / 20) : 0;
           for (var i = 0; i < h.t.length; i++) {
             sum += h.x[i];
             var v = sum / (i + 1);
             points.push([h.t[i], v]);
             t0 = Math.min(t0, h.t[i]); t1 = Math.max(t1, h.t[i]);
-            y0 = Math.min(y0, v); y1 = Math.max(y1, v);
+            if (i >= settled) { y0 = Math.min(y0, v); y1 = Math.max(y1, v); }
           }
           series.push({ label: data.horizons[k], colour: COLOURS[k % COLOURS.length], points: points });
         });
@@ -201,10 +206,13 @@ enum ScorePage {
           var t = t0 + (t1 - t0) * j / 5;
           text(svg, x(t), H - B + 15, clock(t, t1 - t0), j === 0 ? 'start' : j === 5 ? 'end' : 'middle');
         }
+        var clipId = 'clip-' + (host.closest('section').getAttribute('data-index') || '0');
+        var clip = el('clipPath', { id: clipId }, el('defs', {}, svg));
+        el('rect', { x: L, y: T, width: W - L - R, height: H - T - B }, clip);
         series.forEach(function (s) {
           var d = s.points.map(function (p, i) { return (i === 0 ? 'M' : 'L') + x(p[0]).toFixed(1) + ' ' + y(p[1]).toFixed(1); }).join(' ');
           if (s.points.length === 1) { d += ' l 2 0'; }
-          el('path', { d: d, fill: 'none', stroke: s.colour, 'stroke-width': 1.8, 'class': 'excess-line', 'data-horizon': s.label }, svg);
+          el('path', { d: d, fill: 'none', stroke: s.colour, 'stroke-width': 1.8, 'class': 'excess-line', 'data-horizon': s.label, 'clip-path': 'url(#' + clipId + ')' }, svg);
         });
         var legend = document.createElement('div');
         legend.className = 'legend';

@@ -1,3 +1,4 @@
+import Foundation
 import Scoring
 import Testing
 
@@ -160,5 +161,32 @@ struct ScorerTests {
     #expect(series?.price(atOrBefore: 999) == 100)
     #expect(series?.price(atOrBefore: -1) == nil)
     #expect(prices.lastEventTime == 2000 && prices.firstEventTime == 0)
+  }
+}
+
+@Suite("Reading prices from a replay file")
+struct PriceFileTests {
+  @Test(
+    "tickers, mini tickers, arrays and envelopes give prices; klines only the end; bad lines skip")
+  func loadsEveryTickerForm() throws {
+    let lines = [
+      #"{"e":"24hrTicker","E":1000,"s":"AAA","c":"10.5"}"#,
+      #"{"stream":"!miniTicker@arr","data":[{"e":"24hrMiniTicker","E":2000,"s":"AAA","c":"11","o":"1","h":"1","l":"1","v":"1","q":"1"},{"e":"24hrMiniTicker","E":2000,"s":"BBB","c":"3","o":"1","h":"1","l":"1","v":"1","q":"1"}]}"#,
+      "{not json",
+      "",
+      #"{"stream":"aaa@kline_1m","data":{"e":"kline","E":9000,"s":"AAA","k":{"t":0,"i":"1m","o":"1","h":"1","l":"1","c":"99","v":"1"}}}"#,
+    ]
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "engine-prices-\(UUID().uuidString).jsonl"
+    ).path
+    try (lines.joined(separator: "\r\n") + "\n").write(
+      toFile: path, atomically: true, encoding: .utf8)
+    let index = try PriceIndex.load(path: path)
+    #expect(index.symbols == ["AAA", "BBB"])
+    #expect(index.prices(of: "AAA")?.times == [1000, 2000])
+    #expect(index.prices(of: "AAA")?.prices == [10.5, 11])
+    #expect(index.prices(of: "BBB")?.price(atOrBefore: 5000) == 3)
+    #expect(index.firstEventTime == 1000 && index.lastEventTime == 9000)
+    #expect(throws: PriceIndexError.self) { try PriceIndex.load(path: path + ".missing") }
   }
 }
