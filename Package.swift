@@ -7,7 +7,8 @@ import PackageDescription
 // → Feeds (Binance wire format, replay, simulator) → BinanceFeed (live streams)
 // → EngineSettings (the settings table, loading, the config file watcher)
 // → Engine (workers, cycles, diffs)
-// → EngineServer (webhooks, metrics, dashboard) → EngineCLI (the `engine` executable).
+// → EngineServer (webhooks, metrics, dashboard), Scoring (`engine score`'s figures and report)
+// → EngineCLI (the `engine` executable).
 let package = Package(
   name: "engine",
   platforms: [.macOS(.v15)],
@@ -112,11 +113,13 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       resources: [.copy("Resources/dashboard.html")]),
+    // Scoring a replay's signals against the prices that followed: figures, table, JSON, HTML.
+    .target(name: "Scoring", dependencies: ["Engine", "Feeds", "Tracking"]),
     .executableTarget(
       name: "EngineCLI",
       dependencies: [
         "Engine", "EngineSettings", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed",
-        "EngineServer", "EngineBench",
+        "EngineServer", "EngineBench", "Scoring",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -158,6 +161,9 @@ let package = Package(
         .product(name: "Crypto", package: "swift-crypto"),
         .product(name: "Logging", package: "swift-log"),
       ]),
+    .testTarget(
+      name: "ScoringTests",
+      dependencies: ["Scoring", "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking"]),
     // Runs the built `engine` executable as a user would (exit codes, stderr, signals).
     .testTarget(name: "CLITests", dependencies: ["EngineCLI", "Feeds"]),
   ],

@@ -13,7 +13,10 @@ struct EngineCommand: ParsableCommand {
       set. Settings resolve in this order: command-line option, environment variable (key path \
       upper-cased, dots as underscores, e.g. TRACKING_MODE), config file, built-in default.
       """,
-    subcommands: [ReplayCommand.self, CheckCommand.self, RecordCommand.self, BenchCommand.self]
+    subcommands: [
+      ReplayCommand.self, ScoreCommand.self, CheckCommand.self, RecordCommand.self,
+      FetchCommand.self, BenchCommand.self,
+    ]
   )
 
   @OptionGroup var live: LiveOptions

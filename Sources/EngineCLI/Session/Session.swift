@@ -22,14 +22,16 @@ enum Session {
   }
 
   /// Runs the engine. `overrides`/`configPath` are what the settings came from: a live run
-  /// watches the config file and applies a new `tracking.mode` at the next cycle.
+  /// watches the config file and applies a new `tracking.mode` at the next cycle. `diffSink`
+  /// replaces the diff writer on stdout (`engine score`); returns the loaded strategies' ids.
+  @discardableResult
   static func run(
     settings: Settings, live: Bool, summary printSummary: Bool, profile: Bool = false,
-    overrides: [String: String], configPath: String?
-  ) throws {
+    overrides: [String: String], configPath: String?, diffSink: DiffSink? = nil
+  ) throws -> [String] {
     Signals.block()
-    let pretty = Wiring.isPretty(settings)
-    let sink = Wiring.stdoutSink(pretty: pretty)
+    let pretty = diffSink == nil && Wiring.isPretty(settings)
+    let sink = diffSink ?? Wiring.stdoutSink(pretty: pretty)
     let code = try Wiring.code(for: settings)
     let sources = code.strategies
     if sources.isEmpty {
@@ -86,6 +88,7 @@ enum Session {
     if settings.debugUpdates { StandardError.write(engine.ring.dump()) }
     if printSummary { StandardError.write(result.text) }
     if profile { StandardError.write(ProfileTable.text(engine.strategyProfiles)) }
+    return engine.strategyInfos.map(\.id)
   }
 
   /// Attaches the services to `engine` and starts the HTTP server, if any (exit 2 when it
