@@ -23,7 +23,8 @@ import Engine
 
 /// Longer than Lua's chunk-name limit (LUA_IDSIZE, 60), so messages go through the
 /// restoring of shortened paths too.
-let strategyPath = "/tmp/engine-fuzz/strategies/a_strategy_with_a_name_long_enough_to_be_shortened.lua"
+let strategyPath =
+  "/tmp/engine-fuzz/strategies/a_strategy_with_a_name_long_enough_to_be_shortened.lua"
 let pluginDirectory = "/tmp/engine-fuzz/plugins"
 /// `FUZZ_PRINT=1`: print each input's problems (to see what a corpus or a crash input does).
 let printResults = getenv("FUZZ_PRINT") != nil
