@@ -13,8 +13,9 @@ struct BenchCommand: ParsableCommand {
     abstract:
       "Measure the engine on simulated data: per-strategy cost, tracking A/B, scaling, batch mode, ingest, latency, memory, result size.",
     discussion: """
-      Every figure comes from runs made side by side in this one invocation (shared machines \\
-      are noisy: compare the ratios). --json prints one JSON object (documented in the README).
+      Every figure comes from runs made side by side in this one invocation (shared machines \
+      are noisy: compare the ratios). --json prints one JSON object, documented in \
+      docs/performance.md.
       """)
 
   // Shared option groups: the root command declares the same options, and the argument
