@@ -8,6 +8,7 @@ import PackageDescription
 // → EngineSettings (the settings table, loading, the config file watcher)
 // → Engine (workers, cycles, diffs)
 // → EngineServer (webhooks, metrics, dashboard), Scoring (`engine score`'s figures and report)
+// → Cluster (ingest, shard and merge over NATS JetStream, through CNats → NatsKit)
 // → EngineCLI (the `engine` executable).
 let package = Package(
   name: "engine",
@@ -113,13 +114,20 @@ let package = Package(
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
       ],
       resources: [.copy("Resources/dashboard.html")]),
+    // NATS's C client (Debian's libnats-dev) and the thin Swift wrapper over it.
+    .systemLibrary(name: "CNats", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+    .target(name: "NatsKit", dependencies: ["CNats"]),
+    // The engine past one machine: ingest, shards and merger over NATS JetStream.
+    .target(
+      name: "Cluster",
+      dependencies: ["NatsKit", "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking", "Support"]),
     // Scoring a replay's signals against the prices that followed: figures, table, JSON, HTML.
     .target(name: "Scoring", dependencies: ["Engine", "Feeds", "Tracking"]),
     .executableTarget(
       name: "EngineCLI",
       dependencies: [
         "Engine", "EngineSettings", "Evaluation", "Support", "Feeds", "Tracking", "BinanceFeed",
-        "EngineServer", "EngineBench", "Scoring",
+        "EngineServer", "EngineBench", "Scoring", "Cluster",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
@@ -164,6 +172,9 @@ let package = Package(
     .testTarget(
       name: "ScoringTests",
       dependencies: ["Scoring", "Engine", "EngineSettings", "Evaluation", "Feeds", "Tracking"]),
+    .testTarget(
+      name: "ClusterTests",
+      dependencies: ["Cluster", "NatsKit", "Engine", "Evaluation", "Feeds", "Tracking", "EngineCLI"]),
     // Runs the built `engine` executable as a user would (exit codes, stderr, signals).
     .testTarget(name: "CLITests", dependencies: ["EngineCLI", "Feeds"]),
   ],

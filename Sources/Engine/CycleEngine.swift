@@ -75,6 +75,8 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   var health = StrategyHealthState()
   /// A reload asked for from any thread, applied at the next cycle boundary.
   let pendingReload = Mutex<CodeSet?>(nil)
+  /// Reloads that apply when a given cycle closes (`FeedMessage.cycle` input), by cycle id.
+  let scheduledReloads = Mutex<[Int64: CodeSet]>([:])
   /// The `strategy.*` settings in force (a live config change replaces them).
   let strategySettings: Mutex<[String: SettingsRawValue]>
   /// Reload errors already printed (`id`, source), so a bad save is reported once.

@@ -62,6 +62,26 @@ extension CycleEngine {
       case .end:
         if let open = openCycle { closeCycle(open) }
         break loop
+      case .cycle(let id, let batch):
+        // The cycle clock ran elsewhere: apply every event to cycle `id`, then close it.
+        account(batch)
+        if let open = openCycle {
+          closeCycle(open)
+          openCycle = nil
+        }
+        let applyBegan = MonotonicClock.threadCPUSeconds()
+        store.phase.withWritePhase {
+          batch.events.withUnsafeBufferPointer { events in
+            guard let base = events.baseAddress else { return }
+            for j in 0..<events.count { apply(at: base + j) }
+          }
+        }
+        applyCPUSeconds += MonotonicClock.threadCPUSeconds() - applyBegan
+        if let code = scheduledReloads.withLock({ $0.removeValue(forKey: id) }) {
+          requestReload(code)
+        }
+        closeCycle(id)
+        lastClosed = id
       case .batch(let batch):
         account(batch)
         batch.events.withUnsafeBufferPointer { events in

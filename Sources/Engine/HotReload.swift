@@ -18,6 +18,13 @@ extension CycleEngine {
     pendingReload.withLock { $0 = code }
   }
 
+  /// Asks for `code` to replace the running strategies and plugins when cycle `cycle` of a
+  /// `FeedMessage.cycle` input closes, before it is evaluated: every engine fed the same
+  /// cycles swaps at the same one. Any thread; call it before that cycle is delivered.
+  public func requestReload(_ code: CodeSet, atCycle cycle: Int64) {
+    scheduledReloads.withLock { $0[cycle] = code }
+  }
+
   /// Hot reload at a cycle boundary: compiles what changed in a scratch state first, keeps
   /// the old version of anything that fails (reporting `file:line: message` once), swaps the
   /// rest into every worker, and schedules the changed strategies for evaluation on every

@@ -362,6 +362,13 @@ public final class EngineMetrics: Sendable {
     }
   }
 
+  /// Sets the gauge `name` with `labels` (made on first use): the bus roles' progress,
+  /// e.g. `engine_bus_cycles_behind`.
+  public func setGauge(_ name: String, labels: [(String, String)] = [], help: String, to value: Int64)
+  {
+    registry.gauge(name: name, labels: labels, help: help).set(value)
+  }
+
   /// The Prometheus text exposition of this registry (and of the swift-metrics registry when
   /// it is a different one).
   public func exposition() -> String {

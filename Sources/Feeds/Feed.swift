@@ -15,6 +15,10 @@ public protocol Feed: Sendable {
 /// What a feed delivers to the engine.
 public enum FeedMessage: Sendable {
   case batch(FeedBatch)
+  /// The events of one closed cycle, already assigned to it by whoever owns the cycle clock
+  /// (a shard's input on the bus): the engine applies them to cycle `id` and closes it,
+  /// whatever their event times.
+  case cycle(id: Int64, FeedBatch)
   /// End of input (replay); live feeds never end on their own.
   case end
   /// The feed cannot go on (`--strict` and a bad line, an unreadable file).

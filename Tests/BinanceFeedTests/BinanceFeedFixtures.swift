@@ -162,7 +162,7 @@ final class Harness: Sendable {
         guard let message = queue.pop(timeoutMs: 20) else { continue }
         collected.withLock {
           switch message {
-          case .batch(let batch):
+          case .batch(let batch), .cycle(_, let batch):
             $0.events += batch.events
             $0.skipped += batch.skipped
             $0.unknown += batch.unknown

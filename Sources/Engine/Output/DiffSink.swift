@@ -13,6 +13,14 @@ public struct ResolvedDiff: Sendable, Equatable {
   public var isEnter: Bool
   public var price: Double
   public var info: DiffInfo?
+
+  public init(strategy: String, symbol: String, isEnter: Bool, price: Double, info: DiffInfo?) {
+    self.strategy = strategy
+    self.symbol = symbol
+    self.isEnter = isEnter
+    self.price = price
+    self.info = info
+  }
 }
 
 /// Where a cycle's diffs go. Called on the cycle thread only.

@@ -15,7 +15,8 @@ struct EngineCommand: ParsableCommand {
       """,
     subcommands: [
       ReplayCommand.self, ScoreCommand.self, CheckCommand.self, RecordCommand.self,
-      FetchCommand.self, BenchCommand.self,
+      FetchCommand.self, BenchCommand.self, BusCommand.self, IngestCommand.self,
+      ShardCommand.self, MergeCommand.self,
     ]
   )
 

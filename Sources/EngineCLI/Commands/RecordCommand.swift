@@ -98,7 +98,7 @@ struct RecordCommand: ParsableCommand {
     while !stop.isRaised {
       guard let message = queue.pop(timeoutMs: 200) else { continue }
       switch message {
-      case .batch(let b): messages += b.lines
+      case .batch(let b), .cycle(_, let b): messages += b.lines
       case .failed(let why): throw EngineFailure(message: why)
       case .end: stop.raise()
       }

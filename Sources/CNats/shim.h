@@ -1,0 +1,2 @@
+// NATS's C client (Debian's libnats-dev) for Swift: the header, nothing else.
+#include <nats/nats.h>

@@ -1,0 +1,200 @@
+import Engine
+import Evaluation
+import Feeds
+import Foundation
+import NatsKit
+import Support
+import Synchronization
+import Tracking
+
+/// What the ingest has done, for its status and metrics (any thread).
+public struct IngestProgress: Sendable {
+  public var lastCycle: Int64?
+  public var cycles = 0
+  public var events = 0
+  public var linesSkipped = 0
+}
+
+/// `engine ingest`: owns the cycle clock. It reads a feed, assigns every event to a cycle by
+/// the engine's own rule (the cycle of its event time, or the open cycle when it arrives late;
+/// live, a cycle also closes `cycle_ms + cycle_grace_ms` after it opened), and when a cycle
+/// closes publishes one message per partition: that partition's events, even none. Every
+/// shard therefore closes the same cycles, with the same events in each, as one process
+/// would.
+///
+/// Each message carries the id `mkt.<p>.<cycle>`, so the broker stores a repeated publish
+/// (a retry, a restarted ingest) once. A restarted replay ingest skips the cycles each
+/// partition already holds.
+public final class Ingest: Sendable {
+  let bus: Bus
+  let feed: Feed
+  let cycleMs: Int64
+  let closeAfter: Double
+  let live: Bool
+  /// The strategies and plugins directories to publish for hot reload, if any.
+  let codeDirectories: (strategies: String, plugins: String)?
+  private let codeHash = Mutex<String?>(nil)
+  public let progress = Mutex(IngestProgress())
+
+  public init(
+    bus: Bus, feed: Feed, cycleMs: Int, cycleGraceMs: Int, live: Bool,
+    codeDirectories: (strategies: String, plugins: String)?
+  ) {
+    self.bus = bus
+    self.feed = feed
+    self.cycleMs = Int64(cycleMs)
+    self.closeAfter = Double(cycleMs + cycleGraceMs) / 1000
+    self.live = live
+    self.codeDirectories = codeDirectories
+  }
+
+  /// Runs until the feed ends (then marks the end on every partition) or `stop` is raised.
+  public func run(stop: StopFlag) throws(BusFailure) {
+    let partitions = bus.config.partitions
+    // Per partition, the last cycle already on the bus (a restarted ingest skips those).
+    var published = [Int64](repeating: Int64.min, count: partitions)
+    var ended = 0
+    for p in 0..<partitions {
+      let last = try bus.retrying("reading mkt.\(p)") { () throws(NatsError) in
+        try bus.nats.lastMessage(stream: BusLayout.marketStream, subject: BusLayout.marketSubject(p))
+      }
+      if let last {
+        if last.isEnd { ended += 1 }
+        published[p] = last.isEnd ? Int64.max : (last.cycle ?? Int64.min)
+      }
+    }
+    if ended == partitions {
+      bus.log("ingest: the bus already holds this feed to its end; nothing to publish")
+      return
+    }
+    let watcher = try startCodeWatcher()
+    defer { watcher?.stop() }
+
+    let queue = FeedQueue()
+    let feedStop = StopFlag()
+    let feedThread = Thread { [feed] in feed.run(into: queue, stop: feedStop) }
+    feedThread.name = "engine-feed"
+    feedThread.start()
+    defer { feedStop.raise() }
+
+    var open: Int64?
+    var openLast = Int64.max
+    // A live feed continues after the cycles already on the bus; a replay assigns cycles
+    // from the start, exactly as the first run did, and skips what is stored.
+    var lastClosed = live ? (published.filter { $0 != Int64.max }.max() ?? Int64.min) : Int64.min
+    var openedAt = 0.0
+    var pending = [[MarketEvent]](repeating: [], count: partitions)
+
+    func close(_ cycle: Int64) throws(BusFailure) {
+      let hash = codeHash.withLock { $0 }
+      for p in 0..<partitions where cycle > published[p] {
+        var headers = [(BusHeader.cycle, String(cycle)), (BusHeader.cycleMs, String(cycleMs))]
+        if let hash { headers.append((BusHeader.code, hash)) }
+        let body = EventCodec.encode(pending[p])
+        try bus.retrying("publishing mkt.\(p)", stop: nil) { () throws(NatsError) in
+          try bus.nats.publish(
+            subject: BusLayout.marketSubject(p), data: body, headers: headers,
+            msgID: "mkt.\(p).\(cycle)")
+        }
+        published[p] = cycle
+      }
+      for p in 0..<partitions { pending[p].removeAll(keepingCapacity: true) }
+      lastClosed = cycle
+      open = nil
+      progress.withLock {
+        $0.lastCycle = cycle
+        $0.cycles += 1
+      }
+    }
+
+    while !stop.isRaised {
+      var timeout = 100
+      if live, open != nil {
+        timeout = max(0, min(100, Int(((openedAt + closeAfter) - MonotonicClock.seconds()) * 1000)))
+      }
+      guard let message = queue.pop(timeoutMs: timeout) else {
+        if live, let o = open, MonotonicClock.seconds() >= openedAt + closeAfter { try close(o) }
+        continue
+      }
+      switch message {
+      case .failed(let why):
+        throw BusFailure("ingest: \(why)")
+      case .end:
+        if let o = open { try close(o) }
+        for p in 0..<partitions where published[p] != Int64.max {
+          try bus.retrying("ending mkt.\(p)", stop: nil) { () throws(NatsError) in
+            try bus.nats.publish(
+              subject: BusLayout.marketSubject(p), data: [], headers: [(BusHeader.end, "1")],
+              msgID: "mkt.\(p).end")
+          }
+        }
+        bus.log("ingest: end of the feed marked on \(partitions) partitions")
+        return
+      case .batch(let batch), .cycle(_, let batch):
+        for problem in batch.problems {
+          bus.log("feed: skipped line \(problem.line): \(problem.message)")
+        }
+        progress.withLock {
+          $0.events += batch.events.count
+          $0.linesSkipped += batch.skipped
+        }
+        for event in batch.events {
+          let time = event.eventTime
+          if open != nil, time > openLast, let o = open { try close(o) }
+          if open == nil {
+            let o = max(Self.floorDiv(time, cycleMs), lastClosed &+ 1)
+            open = o
+            openLast = Int64(clamping: Int128(o) * Int128(cycleMs) + Int128(cycleMs - 1))
+            openedAt = MonotonicClock.seconds()
+          }
+          pending[BusLayout.partition(of: event.symbolName.string, partitions: partitions)]
+            .append(event)
+        }
+      }
+    }
+  }
+
+  /// Publishes the strategy files and watches them for saves; nil without directories.
+  private func startCodeWatcher() throws(BusFailure) -> DirectoryWatcher? {
+    guard let dirs = codeDirectories else { return nil }
+    try publishCode(dirs)
+    let watcher = DirectoryWatcher(directories: [dirs.strategies, dirs.plugins]) { [self] in
+      do {
+        try publishCode(dirs)
+      } catch {
+        bus.log("ingest: \(error)")
+      }
+    }
+    watcher.start()
+    return watcher
+  }
+
+  /// Reads the files, stores them on the bus under their hash, and stamps that hash on the
+  /// cycles published from now on: every shard loads this version at the same cycle.
+  private func publishCode(_ dirs: (strategies: String, plugins: String)) throws(BusFailure) {
+    let code: CodeSet
+    do {
+      code = try CodeSet.load(strategies: dirs.strategies, plugins: dirs.plugins)
+    } catch {
+      throw BusFailure("ingest: \(error)", code: 2)
+    }
+    let hash = CodeCodec.hash(code)
+    if codeHash.withLock({ $0 }) == hash { return }
+    let body = CodeCodec.encode(code)
+    try bus.retrying("publishing strategies", stop: nil) { () throws(NatsError) in
+      try bus.nats.publish(subject: BusLayout.codeSubject(hash), data: body, msgID: "code.\(hash)")
+    }
+    let first = codeHash.withLock { old -> Bool in
+      defer { old = hash }
+      return old == nil
+    }
+    bus.log(
+      "ingest: strategies \(hash) (\(code.strategies.map(\.id).joined(separator: ", "))) "
+        + (first ? "published" : "published; shards load them at the next cycle"))
+  }
+
+  static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+  }
+}
