@@ -156,3 +156,35 @@ public final class Merger: @unchecked Sendable {
     }
   }
 }
+
+/// Reads the merged lines on the output stream whose subject matches `subject`
+/// (`out.<strategy>.<symbol>` tokens or `*`), in stream order.
+public struct OutputTail {
+  let bus: Bus
+  let subject: String
+
+  public init(bus: Bus, subject: String) {
+    self.bus = bus
+    self.subject = subject
+  }
+
+  /// Calls `line` with each stored line; then returns, or with `follow` waits for more until
+  /// `stop` is raised.
+  public func run(follow: Bool, stop: StopFlag, line: ([UInt8]) -> Void) throws(BusFailure) {
+    var next: UInt64 = 1
+    while !stop.isRaised {
+      let found: BusMessage?
+      if follow {
+        found = try bus.waitNext(
+          stream: BusLayout.outputStream, subject: subject, from: next, stop: stop)
+      } else {
+        found = try bus.retrying("reading \(subject)") { () throws(NatsError) in
+          try bus.nats.nextMessage(stream: BusLayout.outputStream, subject: subject, from: next)
+        }
+      }
+      guard let m = found else { return }
+      next = m.sequence + 1
+      line(m.data)
+    }
+  }
+}

@@ -118,18 +118,18 @@ struct DocumentationDriftTests {
   }
 
   @Test(
-    "engine --help shows each key's option with the table's help, key and default, and no other")
+    "engine run --help shows each key's option with the table's help, key and default, and no other")
   func commandLineHelp() throws {
-    let help = oneLine(try engineOutput(["--help"]))
+    let help = oneLine(try engineOutput(["run", "--help"]))
     let words = Set(help.split(separator: " ").map(String.init))
     let withOption = SettingsTable.entries.filter { $0.option != nil }
     let lackingOption = withOption.filter { !words.contains("--\($0.option ?? "")") }
     #expect(
       lackingOption.isEmpty,
-      "engine --help lacks \(lackingOption.map { "--\($0.option ?? "") (\($0.key))" })")
+      "engine run --help lacks \(lackingOption.map { "--\($0.option ?? "") (\($0.key))" })")
     let lackingHelp = withOption.filter { !help.contains(oneLine($0.commandLineHelp)) }
     #expect(
-      lackingHelp.isEmpty, "engine --help lacks the help \(lackingHelp.map(\.commandLineHelp))")
+      lackingHelp.isEmpty, "engine run --help lacks the help \(lackingHelp.map(\.commandLineHelp))")
     // Every "[key, default: ...]" in the help is a key the table gives an option.
     let mentioned = help.matches(of: #/\[([a-z0-9_.]+), default: /#).map { String($0.output.1) }
     #expect(mentioned.sorted() == withOption.map(\.key).sorted())

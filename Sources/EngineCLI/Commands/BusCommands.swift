@@ -24,7 +24,7 @@ struct BusCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bus",
     abstract: "Sets up the NATS JetStream bus that ingest, shard and merge share.",
-    subcommands: [BusInitCommand.self])
+    subcommands: [BusInitCommand.self, BusTailCommand.self])
 }
 
 struct BusInitCommand: ParsableCommand {
@@ -61,6 +61,47 @@ struct BusInitCommand: ParsableCommand {
           url: bus.nats, config: BusConfig(partitions: partitions, leaseSeconds: leaseSeconds)))
     } catch {
       throw EngineFailure(message: error.description, code: error.code)
+    }
+  }
+}
+
+/// `engine bus tail`: the merged diff lines on the output stream, optionally filtered.
+struct BusTailCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "tail",
+    abstract: "Prints the merged diff lines stored on the output stream, in order.",
+    discussion: """
+      Each line is one message on out.<strategy>.<symbol> (names escaped to one subject \
+      token: bytes other than A-Z a-z 0-9 _ - become =XX), so --strategy and --symbol read \
+      only the matching subjects, as any JetStream consumer with that filter would.
+      """)
+
+  @OptionGroup var bus: BusOptions
+
+  @Option(help: "Only this strategy's lines.")
+  var strategy: String?
+
+  @Option(help: "Only this symbol's lines.")
+  var symbol: String?
+
+  @Flag(help: "Keep waiting for new lines (until Ctrl-C) instead of stopping at the last one.")
+  var follow = false
+
+  func run() throws {
+    Signals.block()
+    let bus = try BusRole.connect(bus.nats, role: "tail")
+    defer { bus.close() }
+    let subject = BusLayout.outputSubject(strategy: strategy ?? "", symbol: symbol ?? "")
+      .split(separator: ".").enumerated().map { i, token in
+        i == 1 && strategy == nil || i == 2 && symbol == nil ? "*" : String(token)
+      }.joined(separator: ".")
+    let stop = StopFlag()
+    let signals = Signals.onStop { stop.raise() }
+    defer { for s in signals { s.cancel() } }
+    try BusRole.run { () throws(BusFailure) in
+      try OutputTail(bus: bus, subject: subject).run(follow: follow, stop: stop) { line in
+        FileHandle.standardOutput.write(Data(line + [10]))
+      }
     }
   }
 }

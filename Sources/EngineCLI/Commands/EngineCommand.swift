@@ -14,15 +14,15 @@ struct EngineCommand: ParsableCommand {
       upper-cased, dots as underscores, e.g. TRACKING_MODE), config file, built-in default.
       """,
     subcommands: [
-      ReplayCommand.self, ScoreCommand.self, CheckCommand.self, RecordCommand.self,
-      FetchCommand.self, BenchCommand.self, BusCommand.self, IngestCommand.self,
-      ShardCommand.self, MergeCommand.self,
-    ]
+      RunCommand.self, ReplayCommand.self, ScoreCommand.self, CheckCommand.self,
+      RecordCommand.self, FetchCommand.self, BenchCommand.self, BusCommand.self,
+      IngestCommand.self, ShardCommand.self, MergeCommand.self,
+    ],
+    // The live run is a default subcommand rather than the root's own options: options of a
+    // root command are parsed anywhere on the line, so a subcommand's option of the same name
+    // (`engine ingest --strategies DIR`) would never receive its value.
+    defaultSubcommand: RunCommand.self
   )
-
-  @OptionGroup var live: LiveOptions
-
-  func run() throws { try live.run() }
 
   static func main() {
     do {
@@ -39,4 +39,20 @@ struct EngineCommand: ParsableCommand {
       Foundation.exit(code.rawValue)
     }
   }
+}
+
+/// `engine [run] [--strategies DIR] [--feed sim|replay:FILE|binance]`: the live engine.
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run",
+    abstract: "Runs the engine live (the default when no subcommand is named).",
+    discussion: """
+      Runs until SIGINT/SIGTERM (or the end of a replay file), printing one JSON line per \
+      symbol entering or leaving a strategy's match set. `engine --strategies DIR` is \
+      `engine run --strategies DIR`.
+      """)
+
+  @OptionGroup var live: LiveOptions
+
+  func run() throws { try live.run() }
 }
