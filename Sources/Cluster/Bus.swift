@@ -155,9 +155,12 @@ public final class Bus: Sendable {
   {
     var pause = 0.001
     while !stop.isRaised {
-      if let m = try retrying("reading \(subject)", stop: stop, { () throws(NatsError) in
-        try nats.nextMessage(stream: stream, subject: subject, from: from)
-      }) {
+      if let m = try retrying(
+        "reading \(subject)", stop: stop,
+        { () throws(NatsError) in
+          try nats.nextMessage(stream: stream, subject: subject, from: from)
+        })
+      {
         return m
       }
       Thread.sleep(forTimeInterval: pause)

@@ -29,7 +29,7 @@ public final class Ingest: Sendable {
   let bus: Bus
   let feed: Feed
   let cycleMs: Int64
-  let closeAfter: Double
+  let cycleGraceMs: Int
   let live: Bool
   /// The strategies and plugins directories to publish for hot reload, if any.
   let codeDirectories: (strategies: String, plugins: String)?
@@ -43,7 +43,7 @@ public final class Ingest: Sendable {
     self.bus = bus
     self.feed = feed
     self.cycleMs = Int64(cycleMs)
-    self.closeAfter = Double(cycleMs + cycleGraceMs) / 1000
+    self.cycleGraceMs = cycleGraceMs
     self.live = live
     self.codeDirectories = codeDirectories
   }
@@ -56,7 +56,8 @@ public final class Ingest: Sendable {
     var ended = 0
     for p in 0..<partitions {
       let last = try bus.retrying("reading mkt.\(p)") { () throws(NatsError) in
-        try bus.nats.lastMessage(stream: BusLayout.marketStream, subject: BusLayout.marketSubject(p))
+        try bus.nats.lastMessage(
+          stream: BusLayout.marketStream, subject: BusLayout.marketSubject(p))
       }
       if let last {
         if last.isEnd { ended += 1 }
@@ -77,12 +78,12 @@ public final class Ingest: Sendable {
     feedThread.start()
     defer { feedStop.raise() }
 
-    var open: Int64?
-    var openLast = Int64.max
+    var clock = CycleClock(cycleMs: Int(cycleMs), cycleGraceMs: cycleGraceMs)
     // A live feed continues after the cycles already on the bus; a replay assigns cycles
     // from the start, exactly as the first run did, and skips what is stored.
-    var lastClosed = live ? (published.filter { $0 != Int64.max }.max() ?? Int64.min) : Int64.min
-    var openedAt = 0.0
+    if live, let last = published.filter({ $0 != Int64.max }).max(), last != Int64.min {
+      clock.closed(last)
+    }
     var pending = [[MarketEvent]](repeating: [], count: partitions)
 
     func close(_ cycle: Int64) throws(BusFailure) {
@@ -99,8 +100,6 @@ public final class Ingest: Sendable {
         published[p] = cycle
       }
       for p in 0..<partitions { pending[p].removeAll(keepingCapacity: true) }
-      lastClosed = cycle
-      open = nil
       progress.withLock {
         $0.lastCycle = cycle
         $0.cycles += 1
@@ -108,19 +107,16 @@ public final class Ingest: Sendable {
     }
 
     while !stop.isRaised {
-      var timeout = 100
-      if live, open != nil {
-        timeout = max(0, min(100, Int(((openedAt + closeAfter) - MonotonicClock.seconds()) * 1000)))
-      }
+      let timeout = live ? clock.waitMs(cap: 100) : 100
       guard let message = queue.pop(timeoutMs: timeout) else {
-        if live, let o = open, MonotonicClock.seconds() >= openedAt + closeAfter { try close(o) }
+        if live, clock.isDueByWallClock, let o = clock.closeOpen() { try close(o) }
         continue
       }
       switch message {
       case .failed(let why):
         throw BusFailure("ingest: \(why)")
       case .end:
-        if let o = open { try close(o) }
+        if let o = clock.closeOpen() { try close(o) }
         for p in 0..<partitions where published[p] != Int64.max {
           try bus.retrying("ending mkt.\(p)", stop: nil) { () throws(NatsError) in
             try bus.nats.publish(
@@ -139,14 +135,8 @@ public final class Ingest: Sendable {
           $0.linesSkipped += batch.skipped
         }
         for event in batch.events {
-          let time = event.eventTime
-          if open != nil, time > openLast, let o = open { try close(o) }
-          if open == nil {
-            let o = max(Self.floorDiv(time, cycleMs), lastClosed &+ 1)
-            open = o
-            openLast = Int64(clamping: Int128(o) * Int128(cycleMs) + Int128(cycleMs - 1))
-            openedAt = MonotonicClock.seconds()
-          }
+          if clock.endsOpenCycle(at: event.eventTime), let o = clock.closeOpen() { try close(o) }
+          _ = clock.cycle(for: event.eventTime)
           pending[BusLayout.partition(of: event.symbolName.string, partitions: partitions)]
             .append(event)
         }
@@ -191,10 +181,5 @@ public final class Ingest: Sendable {
     bus.log(
       "ingest: strategies \(hash) (\(code.strategies.map(\.id).joined(separator: ", "))) "
         + (first ? "published" : "published; shards load them at the next cycle"))
-  }
-
-  static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
   }
 }

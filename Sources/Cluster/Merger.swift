@@ -52,9 +52,12 @@ public final class Merger: @unchecked Sendable {
     var begun = 0
     var begunCycle: Int64?
     var next = (marker?.sequence ?? 0) + 1
-    while let m = try bus.retrying("reading out.*.*", { () throws(NatsError) in
-      try bus.nats.nextMessage(stream: BusLayout.outputStream, subject: "out.*.*", from: next)
-    }) {
+    while let m = try bus.retrying(
+      "reading out.*.*",
+      { () throws(NatsError) in
+        try bus.nats.nextMessage(stream: BusLayout.outputStream, subject: "out.*.*", from: next)
+      })
+    {
       begun += 1
       begunCycle = m.cycle
       next = m.sequence + 1

@@ -47,7 +47,9 @@ final class PartitionLeases: Sendable {
           )
         }
         if !reported {
-          bus.log("bus: partition \(p) is leased to \(holder); waiting up to \(Int(ttl * 2 + 1)) s for the lease to lapse")
+          bus.log(
+            "bus: partition \(p) is leased to \(holder); waiting up to \(Int(ttl * 2 + 1)) s for the lease to lapse"
+          )
           reported = true
         }
         Thread.sleep(forTimeInterval: 0.2)

@@ -61,7 +61,8 @@ public final class Shard: @unchecked Sendable {
       let last = try bus.retrying("reading diff.\(p)") { () throws(NatsError) in
         try bus.nats.lastMessage(stream: BusLayout.diffStream, subject: BusLayout.diffSubject(p))
       }
-      committed[p] = last.map { ($0.isEnd ? Int64.max : ($0.cycle ?? Int64.min), $0.sequence) }
+      committed[p] =
+        last.map { ($0.isEnd ? Int64.max : ($0.cycle ?? Int64.min), $0.sequence) }
         ?? (Int64.min, 0)
     }
   }
@@ -83,9 +84,12 @@ public final class Shard: @unchecked Sendable {
 
   func code(_ hash: String) throws(BusFailure) -> CodeSet {
     guard
-      let m = try bus.retrying("reading strategies \(hash)", { () throws(NatsError) in
-        try bus.nats.lastMessage(stream: BusLayout.codeStream, subject: BusLayout.codeSubject(hash))
-      })
+      let m = try bus.retrying(
+        "reading strategies \(hash)",
+        { () throws(NatsError) in
+          try bus.nats.lastMessage(
+            stream: BusLayout.codeStream, subject: BusLayout.codeSubject(hash))
+        })
     else { throw BusFailure("bus: strategies \(hash) are not on the bus") }
     do {
       return try CodeCodec.decode(m.data)
@@ -137,13 +141,17 @@ public final class Shard: @unchecked Sendable {
     for p in partitions where committed[p]?.cycle != Int64.max {
       try append(p, cycle: nil, body: [])
     }
-    bus.log("shard \(index)/\(count): end of input; partitions \(partitions.map(String.init).joined(separator: ",")) done")
+    bus.log(
+      "shard \(index)/\(count): end of input; partitions \(partitions.map(String.init).joined(separator: ",")) done"
+    )
   }
 
   private func publish(cycle: Int64, diffs: [ResolvedDiff]) throws(BusFailure) {
     var byPartition: [Int: [ResolvedDiff]] = [:]
     let n = bus.config.partitions
-    for d in diffs { byPartition[BusLayout.partition(of: d.symbol, partitions: n), default: []].append(d) }
+    for d in diffs {
+      byPartition[BusLayout.partition(of: d.symbol, partitions: n), default: []].append(d)
+    }
     for p in partitions {
       guard let c = committed[p], cycle > c.cycle else { continue }
       try append(p, cycle: cycle, body: DiffCodec.encode(byPartition[p] ?? []))
@@ -168,7 +176,7 @@ public final class Shard: @unchecked Sendable {
         ).sequence
       }
       committed[p] = (cycle ?? Int64.max, seq)
-    } catch where error.brokerCode == 10071 {
+    } catch  where error.brokerCode == 10071 {
       // Either this process's own publish went through and its answer was lost (a broker
       // restart), or another process writes this partition.
       let last = try bus.retrying("reading \(subject)") { () throws(NatsError) in
@@ -254,7 +262,9 @@ final class ShardFeed: Feed {
         }
         if let ms = messages[0].headers[BusHeader.cycleMs], ms != String(cycleMs) {
           queue.push(
-            .failed("bus: the ingest closes cycles of \(ms) ms, this shard of \(cycleMs) ms (set --cycle-ms \(ms))"))
+            .failed(
+              "bus: the ingest closes cycles of \(ms) ms, this shard of \(cycleMs) ms (set --cycle-ms \(ms))"
+            ))
           return
         }
         let stamped = messages[0].headers[BusHeader.code]

@@ -62,7 +62,9 @@ struct WireReader {
     return Int64(bitPattern: v)
   }
 
-  mutating func f64() throws(WireError) -> Double { Double(bitPattern: UInt64(bitPattern: try i64())) }
+  mutating func f64() throws(WireError) -> Double {
+    Double(bitPattern: UInt64(bitPattern: try i64()))
+  }
 
   mutating func string() throws(WireError) -> String {
     let n = Int(try u32())
@@ -203,7 +205,8 @@ public enum DiffCodec {
       case let k: throw WireError(description: "diffs: unknown info kind \(k)")
       }
       diffs.append(
-        ResolvedDiff(strategy: strategy, symbol: symbol, isEnter: isEnter, price: price, info: info))
+        ResolvedDiff(strategy: strategy, symbol: symbol, isEnter: isEnter, price: price, info: info)
+      )
     }
     return diffs
   }

@@ -35,24 +35,11 @@ extension CycleEngine {
       watchdog.stop()
       shutDownWorkers()
     }
-    var openCycle: Int64?
-    var openLast = Int64.max
-    var lastClosed = Int64.min
-    var openedAt = 0.0
-    let cycleMs = Int64(settings.cycleMs)
-    let closeAfter = Double(settings.cycleMs + settings.cycleGraceMs) / 1000
+    var clock = CycleClock(cycleMs: settings.cycleMs, cycleGraceMs: settings.cycleGraceMs)
     loop: while !stopFlag.isRaised {
-      var timeout = 100
-      if live, openCycle != nil {
-        timeout = max(0, Int(((openedAt + closeAfter) - MonotonicClock.seconds()) * 1000))
-        timeout = min(timeout, 100)
-      }
+      let timeout = live ? clock.waitMs(cap: 100) : 100
       guard let message = queue.pop(timeoutMs: timeout) else {
-        if live, let open = openCycle, MonotonicClock.seconds() >= openedAt + closeAfter {
-          closeCycle(open)
-          lastClosed = open
-          openCycle = nil
-        }
+        if live, clock.isDueByWallClock, let open = clock.closeOpen() { closeCycle(open) }
         continue
       }
       switch message {
@@ -60,15 +47,12 @@ extension CycleEngine {
         summary.wallSeconds = Date().timeIntervalSince(began)
         throw EngineError(why)
       case .end:
-        if let open = openCycle { closeCycle(open) }
+        if let open = clock.closeOpen() { closeCycle(open) }
         break loop
       case .cycle(let id, let batch):
         // The cycle clock ran elsewhere: apply every event to cycle `id`, then close it.
         account(batch)
-        if let open = openCycle {
-          closeCycle(open)
-          openCycle = nil
-        }
+        if let open = clock.closeOpen() { closeCycle(open) }
         let applyBegan = MonotonicClock.threadCPUSeconds()
         store.phase.withWritePhase {
           batch.events.withUnsafeBufferPointer { events in
@@ -81,7 +65,7 @@ extension CycleEngine {
           requestReload(code)
         }
         closeCycle(id)
-        lastClosed = id
+        clock.closed(id)
       case .batch(let batch):
         account(batch)
         batch.events.withUnsafeBufferPointer { events in
@@ -99,25 +83,15 @@ extension CycleEngine {
                 // millisecond (a compare, not a division per event).
                 let event = base + j
                 let time = MarketEvent.eventTime(at: event, inPlace: inPlace)
-                if openCycle != nil {
-                  if time > openLast { break }
-                } else {
-                  let open = max(Self.floorDiv(time, cycleMs), lastClosed &+ 1)
-                  openCycle = open
-                  openLast = Self.lastMillisecond(of: open, cycleMs: cycleMs)
-                  openedAt = MonotonicClock.seconds()
-                }
+                if clock.endsOpenCycle(at: time) { break }
+                _ = clock.cycle(for: time)
                 apply(at: event)
                 j += 1
               }
             }
             applyCPUSeconds += MonotonicClock.threadCPUSeconds() - applyBegan
             i = j
-            if i < events.count, let open = openCycle {
-              closeCycle(open)
-              lastClosed = open
-              openCycle = nil
-            }
+            if i < events.count, let open = clock.closeOpen() { closeCycle(open) }
           }
         }
       }
@@ -161,16 +135,5 @@ extension CycleEngine {
         log("store: \(error)")
       }
     }
-  }
-
-  /// The last event time (ms) of cycle `cycle`, saturating at `Int64.max`.
-  static func lastMillisecond(of cycle: Int64, cycleMs: Int64) -> Int64 {
-    let last = Int128(cycle) * Int128(cycleMs) + Int128(cycleMs - 1)
-    return Int64(clamping: last)
-  }
-
-  static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
-    let q = a / b
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
   }
 }

@@ -364,8 +364,9 @@ public final class EngineMetrics: Sendable {
 
   /// Sets the gauge `name` with `labels` (made on first use): the bus roles' progress,
   /// e.g. `engine_bus_cycles_behind`.
-  public func setGauge(_ name: String, labels: [(String, String)] = [], help: String, to value: Int64)
-  {
+  public func setGauge(
+    _ name: String, labels: [(String, String)] = [], help: String, to value: Int64
+  ) {
     registry.gauge(name: name, labels: labels, help: help).set(value)
   }
 

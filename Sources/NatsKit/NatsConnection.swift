@@ -206,8 +206,10 @@ public final class NatsConnection: @unchecked Sendable {
   ) throws(NatsError) -> (sequence: UInt64, duplicate: Bool) {
     var msg: OpaquePointer?
     var s = data.withUnsafeBufferPointer { buf in
-      natsMsg_Create(&msg, subject, nil, buf.baseAddress.map { UnsafeRawPointer($0) }?
-        .assumingMemoryBound(to: CChar.self), Int32(buf.count))
+      natsMsg_Create(
+        &msg, subject, nil,
+        buf.baseAddress.map { UnsafeRawPointer($0) }?
+          .assumingMemoryBound(to: CChar.self), Int32(buf.count))
     }
     guard s == NATS_OK, let msg else { throw NatsError.from(s, doing: "message for \(subject)") }
     defer { natsMsg_Destroy(msg) }
@@ -285,7 +287,9 @@ public final class NatsConnection: @unchecked Sendable {
     let length = Int(natsMsg_GetDataLength(msg))
     var data = [UInt8](repeating: 0, count: length)
     if length > 0, let p = natsMsg_GetData(msg) {
-      data.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(start: p, count: length)) }
+      data.withUnsafeMutableBytes {
+        $0.copyMemory(from: UnsafeRawBufferPointer(start: p, count: length))
+      }
     }
     let subject =
       headers["Nats-Subject"] ?? natsMsg_GetSubject(msg).map { String(cString: $0) } ?? ""

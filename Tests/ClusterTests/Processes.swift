@@ -64,7 +64,8 @@ final class Processes: @unchecked Sendable {
     process.arguments = args
     process.currentDirectoryURL = Paths.root
     var environment = ProcessInfo.processInfo.environment
-    for key in ["TRACKING_MODE", "WORKERS", "OUTPUT", "FEED_SOURCE", "SPEED", "STRICT", "CYCLE_MS"] {
+    for key in ["TRACKING_MODE", "WORKERS", "OUTPUT", "FEED_SOURCE", "SPEED", "STRICT", "CYCLE_MS"]
+    {
       environment.removeValue(forKey: key)
     }
     process.environment = environment
@@ -97,7 +98,9 @@ final class Processes: @unchecked Sendable {
   }
 
   func lineCount(_ name: String) -> Int {
-    (FileManager.default.contents(atPath: path(name)) ?? Data()).reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+    (FileManager.default.contents(atPath: path(name)) ?? Data()).reduce(0) {
+      $0 + ($1 == 10 ? 1 : 0)
+    }
   }
 
   private func handle(_ name: String, append: Bool) throws -> FileHandle {

@@ -66,7 +66,10 @@ struct ShardedRunTests {
     try #require(initStatus == 0, "bus init: \(p.text("init.err"))")
 
     let shardArgs = { (i: Int) in
-      ["shard", "--nats", nats.url, "--shard", "\(i)/\(scenario.shards)", "--strategies", "Strategies"]
+      [
+        "shard", "--nats", nats.url, "--shard", "\(i)/\(scenario.shards)", "--strategies",
+        "Strategies",
+      ]
         + (scenario.workers.map { ["--workers", String($0)] } ?? [])
     }
     func startMerger() throws -> Process {
@@ -184,5 +187,40 @@ struct ShardedRunTests {
     let cycles = Set(flipped.map { $0.prefix { $0 != "," } })
     #expect(cycles.count == 1, "the new version applies at one cycle in every shard: \(cycles)")
     #expect(flipped.allSatisfy { $0.contains("\"event\":\"enter\"") })
+  }
+
+  @Test("adding a shard mid-run: stop three, start four, output identical")
+  func addShard() throws {
+    let p = Processes(dir: try Paths.temporaryDirectory("bus-reshard"))
+    defer { p.killAll() }
+    let recording = try Self.record(p)
+    let nats = try NatsServer(processes: p)
+    #expect(
+      try p.engineRun(
+        ["bus", "init", "--nats", nats.url, "--partitions", "12"], stderr: "init.err") == 0)
+    let merger = try p.engine(
+      ["merge", "--nats", nats.url, "--output", "jsonl"], stdout: "merged.jsonl",
+      stderr: "merge.err")
+    let shardArgs = { (i: Int, n: Int) in
+      ["shard", "--nats", nats.url, "--shard", "\(i)/\(n)", "--strategies", "Strategies"]
+    }
+    let three = try (0..<3).map { try p.engine(shardArgs($0, 3), stderr: "three\($0).err") }
+    let ingest = try p.engine(
+      ["ingest", "--nats", nats.url, "--feed", "replay:\(recording.feed)", "--speed", "10"],
+      stderr: "ingest.err")
+    let total = Self.lines(recording.baseline).count
+    try p.until("a third of the output") { p.lineCount("merged.jsonl") >= total / 3 }
+    for shard in three { shard.interrupt() }
+    for (i, shard) in three.enumerated() {
+      #expect(p.wait(shard, seconds: 10) == 0, "shard \(i)/3: \(p.text("three\(i).err"))")
+    }
+    let four = try (0..<4).map { try p.engine(shardArgs($0, 4), stderr: "four\($0).err") }
+    #expect(p.wait(ingest) == 0, "ingest: \(p.text("ingest.err"))")
+    for (i, shard) in four.enumerated() {
+      #expect(p.wait(shard) == 0, "shard \(i)/4: \(p.text("four\(i).err"))")
+    }
+    #expect(p.wait(merger) == 0, "merge: \(p.text("merge.err"))")
+    let output = FileManager.default.contents(atPath: p.path("merged.jsonl")) ?? Data()
+    #expect(output == recording.baseline, "merged stdout differs from engine replay's")
   }
 }

@@ -6,7 +6,8 @@ import Tracking
 
 @Suite struct WireCodecTests {
   static let awkwardNumbers: [Double] = [
-    0, -0.0, 1, -1.5, 0.1, 1e-300, .leastNonzeroMagnitude, 1.7976931348623157e308, .infinity, -.infinity, .nan,
+    0, -0.0, 1, -1.5, 0.1, 1e-300, .leastNonzeroMagnitude, 1.7976931348623157e308, .infinity,
+    -.infinity, .nan,
     734.98, 0.00769267,
   ]
 
@@ -88,7 +89,8 @@ import Tracking
   func codeRoundTrip() throws {
     let code = CodeSet(
       strategies: [
-        StrategySource(id: "a", path: "s/a.lua", source: "return { filter = function(s) return true end }"),
+        StrategySource(
+          id: "a", path: "s/a.lua", source: "return { filter = function(s) return true end }"),
         StrategySource(id: "b", path: "s/b.lua", source: "-- ü\nreturn {}"),
       ],
       plugins: [StrategySource(id: "lib", path: "p/lib.lua", source: "return {}")])

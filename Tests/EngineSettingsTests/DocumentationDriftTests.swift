@@ -118,7 +118,8 @@ struct DocumentationDriftTests {
   }
 
   @Test(
-    "engine run --help shows each key's option with the table's help, key and default, and no other")
+    "engine run --help shows each key's option with the table's help, key and default, and no other"
+  )
   func commandLineHelp() throws {
     let help = oneLine(try engineOutput(["run", "--help"]))
     let words = Set(help.split(separator: " ").map(String.init))

@@ -42,7 +42,10 @@ struct BusInitCommand: ParsableCommand {
   @Option(help: "Partitions (1...1024).")
   var partitions = 16
 
-  @Option(help: "Seconds a shard's partition lease lasts unless renewed (a restarted shard waits at most this long).")
+  @Option(
+    help:
+      "Seconds a shard's partition lease lasts unless renewed (a restarted shard waits at most this long)."
+  )
   var leaseSeconds = 3.0
 
   func validate() throws {
@@ -160,7 +163,9 @@ struct IngestCommand: ParsableCommand {
     let live = !(settings.feed.hasPrefix("replay:") && settings.speed == nil)
     let feed = try Wiring.feed(
       for: settings, live: live,
-      intervals: intervals.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) })
+      intervals: intervals.split(separator: ",").map {
+        String($0.trimmingCharacters(in: .whitespaces))
+      })
     let bus = try BusRole.connect(bus.nats, role: "ingest")
     defer { bus.close() }
     let ingest = Ingest(
@@ -177,7 +182,8 @@ struct IngestCommand: ParsableCommand {
     }
     defer { metrics?.shutdownBlocking(flush: .seconds(1)) }
     StandardError.line(
-      "ingest: feed \(settings.feed) -> \(self.bus.nats) (\(bus.config.partitions) partitions, cycles of \(settings.cycleMs) ms)")
+      "ingest: feed \(settings.feed) -> \(self.bus.nats) (\(bus.config.partitions) partitions, cycles of \(settings.cycleMs) ms)"
+    )
     try BusRole.run { () throws(BusFailure) in try ingest.run(stop: stop) }
     let p = ingest.progress.withLock { $0 }
     StandardError.line("ingest: \(p.cycles) cycles, \(p.events) events published")
@@ -188,7 +194,8 @@ struct IngestCommand: ParsableCommand {
 struct ShardCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "shard",
-    abstract: "Evaluates the strategies on the partitions it owns and publishes each cycle's diffs.",
+    abstract:
+      "Evaluates the strategies on the partitions it owns and publishes each cycle's diffs.",
     discussion: """
       --shard i/n owns the partitions p with p mod n = i. A second process started with the \
       same i/n while the first runs is refused (exit 1). Restarted after a crash, a shard waits \
@@ -287,7 +294,8 @@ struct ShardCommand: ParsableCommand {
       "shard \(shard): partitions \(node.partitions.map(String.init).joined(separator: ",")), \(code.strategies.count) strategies, \(engine.workerCount) workers"
     )
     try BusRole.run { () throws(BusFailure) in
-      try node.run(engine: engine, collector: collector, cycleMs: settings.cycleMs, prepare: prepare)
+      try node.run(
+        engine: engine, collector: collector, cycleMs: settings.cycleMs, prepare: prepare)
     }
   }
 }
@@ -356,7 +364,8 @@ struct MergeCommand: ParsableCommand {
           else { continue }
           services.metrics.setGauge(
             "engine_bus_cycles_behind", labels: [("partition", String(p))],
-            help: "Cycles the ingest has published whose result for this partition has not arrived.",
+            help:
+              "Cycles the ingest has published whose result for this partition has not arrived.",
             to: progress.arrived[p].map { max(0, c - $0) } ?? c)
         }
       }
@@ -396,7 +405,9 @@ enum BusRole {
 
   /// An HTTP server for `/metrics` alone (a role without an engine), updated every second
   /// by `update`; nil without `--http-port`.
-  static func serveMetrics(_ settings: Settings, update: @escaping @Sendable (EngineMetrics) -> Void)
+  static func serveMetrics(
+    _ settings: Settings, update: @escaping @Sendable (EngineMetrics) -> Void
+  )
     throws -> EngineServices?
   {
     guard let port = settings.httpPort else { return nil }
@@ -439,7 +450,8 @@ enum StdoutFile {
     }
     func cycle(ofLineAt start: Int) -> Int64? {
       let prefix = Array("{\"cycle\":".utf8)
-      guard bytes.count >= start + prefix.count, Array(bytes[start..<start + prefix.count]) == prefix
+      guard bytes.count >= start + prefix.count,
+        Array(bytes[start..<start + prefix.count]) == prefix
       else { return nil }
       var i = start + prefix.count
       var digits = ""
