@@ -27,9 +27,11 @@
 */
 #include <ctype.h>
 #include <lauxlib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clua_bounded.h"
+#include "clua_budget.h"
 
 #define MAXCAPTURES 32 /* LUA_MAXCAPTURES */
 #define MAXDEPTH 200   /* nested activations the stock matcher allows (its MAXCCALLS) */
@@ -74,8 +76,23 @@ typedef struct Frame {
   int cap; /* F_CLOSE: the capture it closed */
 } Frame;
 
+/* A search: the matcher tried on one subject and pattern from successive start positions,
+   from `offset` (see "Tripped searches" below). `extra` holds what else decides its steps
+   (gmatch: the end of the previous match). */
+typedef struct Search {
+  int kind;
+  const char *s;
+  size_t ls;
+  const char *p; /* the whole pattern, '^' included */
+  size_t lp;
+  size_t offset;
+  long long extra;
+  long long units; /* work units the call had left when the search started */
+} Search;
+
 typedef struct Matcher {
   lua_State *L;
+  Search *search; /* the search running, if its steps may be recorded, or NULL */
   const char *s_init, *s_end; /* subject; Lua strings end with a '\0' at s_end */
   const char *p_end;          /* end of pattern (also '\0' there) */
   size_t ticks;               /* work not charged yet */
@@ -100,6 +117,7 @@ static void matcher_init(Matcher *m, lua_State *L, const char *s, size_t ls, con
   m->s_end = s + ls;
   m->p_end = p_end;
   m->ticks = 0;
+  m->search = NULL;
   m->level = 0;
   m->depthleft = depthleft;
   m->depthsink = depthsink;
@@ -111,11 +129,111 @@ static void matcher_init(Matcher *m, lua_State *L, const char *s, size_t ls, con
   m->stop = (depthleft >= 0 && depthleft - 1 < MAXDEPTH) ? depthleft - 1 : MAXDEPTH;
 }
 
+/* ---------------------------------------------------------------- tripped searches */
+
+/* A search that ran out of work units runs out again when it is repeated on the same
+   subject, pattern and start with no more units left: the matcher is deterministic, starts
+   each search with no uncharged ticks, and so charges the same steps at the same flushes.
+   Strategies tend to repeat such a call on every symbol (a subject built from constants),
+   and each repetition would burn a whole budget before failing. So a search that is about to
+   run out records its inputs, and an identical search started with at most as many units
+   fails at once, through the same charge: the same error, raised at the same place, with the
+   budget left in the same state (units spent, the count hook armed). A few searches are kept
+   per state, round robin, each at most TRIPPED_MAX_BYTES of subject and pattern. */
+#define TRIPPED_SLOTS 4
+#define TRIPPED_MAX_BYTES ((size_t)64 * 1024)
+
+typedef struct Tripped {
+  int kind;
+  size_t ls, lp, offset;
+  long long extra, units;
+  char *bytes; /* subject, then pattern; NULL: slot empty */
+} Tripped;
+
+typedef struct TrippedSearches {
+  Tripped slot[TRIPPED_SLOTS];
+  int next;
+} TrippedSearches;
+
+void clua_budget_release(clua_Budget *b) {
+  TrippedSearches *t = (TrippedSearches *)b->tripped_searches;
+  if (t == NULL) return;
+  for (int i = 0; i < TRIPPED_SLOTS; i++) free(t->slot[i].bytes);
+  free(t);
+  b->tripped_searches = NULL;
+}
+
+static int same_search(const Tripped *t, const Search *s) {
+  return t->bytes != NULL && t->kind == s->kind && t->ls == s->ls && t->lp == s->lp &&
+         t->offset == s->offset && t->extra == s->extra && memcmp(t->bytes, s->s, s->ls) == 0 &&
+         memcmp(t->bytes + s->ls, s->p, s->lp) == 0;
+}
+
+/* Records `s`, whose next charge runs out of units (a failed allocation just records
+   nothing: the search then runs in full next time). */
+static void record_tripped(clua_Budget *b, const Search *s) {
+  TrippedSearches *t = (TrippedSearches *)b->tripped_searches;
+  Tripped *slot;
+  char *bytes;
+  if (t == NULL) {
+    t = (TrippedSearches *)calloc(1, sizeof(TrippedSearches));
+    if (t == NULL) return;
+    b->tripped_searches = t;
+  }
+  for (int i = 0; i < TRIPPED_SLOTS; i++) {
+    if (same_search(&t->slot[i], s)) {
+      if (s->units > t->slot[i].units) t->slot[i].units = s->units;
+      return;
+    }
+  }
+  bytes = (char *)malloc(s->ls + s->lp + 1);
+  if (bytes == NULL) return;
+  memcpy(bytes, s->s, s->ls);
+  memcpy(bytes + s->ls, s->p, s->lp);
+  slot = &t->slot[t->next];
+  t->next = (t->next + 1) % TRIPPED_SLOTS;
+  free(slot->bytes);
+  slot->kind = s->kind;
+  slot->ls = s->ls;
+  slot->lp = s->lp;
+  slot->offset = s->offset;
+  slot->extra = s->extra;
+  slot->units = s->units;
+  slot->bytes = bytes;
+}
+
+/* Starts search `s` for matcher `m`: fails at once (raising) when an identical search
+   already ran out of units with at least as many; otherwise lets `m` record it should it run
+   out. Searches too large to keep, and calls without a work budget, are left alone. */
+static void begin_search(Matcher *m, Search *s) {
+  clua_Budget *b = clua_budgetof(m->L);
+  TrippedSearches *t;
+  if (b == NULL || !b->counting || b->tripped || b->interrupted || b->units < 0) return;
+  if (s->ls > TRIPPED_MAX_BYTES || s->lp > TRIPPED_MAX_BYTES - s->ls) return;
+  s->units = b->units;
+  t = (TrippedSearches *)b->tripped_searches;
+  if (t != NULL) {
+    for (int i = 0; i < TRIPPED_SLOTS; i++) {
+      if (same_search(&t->slot[i], s) && b->units <= t->slot[i].units) {
+        clua_charge(m->L, (size_t)b->units + 1); /* raises "instruction budget exceeded" */
+        return;
+      }
+    }
+  }
+  m->search = s;
+}
+
 /* ---------------------------------------------------------------- work budget */
 
 static PAT_NOINLINE void flush(Matcher *m) {
   size_t units = m->ticks / UNIT;
   m->ticks %= UNIT;
+  if (m->search != NULL) {
+    clua_Budget *b = clua_budgetof(m->L);
+    if (b != NULL && b->counting && !b->interrupted &&
+        (b->units < 0 || (unsigned long long)b->units < units))
+      record_tripped(b, m->search);
+  }
   clua_charge(m->L, units);
 }
 
@@ -562,14 +680,17 @@ static int find_aux(lua_State *L, int find) {
     }
   } else {
     Matcher m;
+    Search search = {1, s, ls, p, lp, init, 0, 0};
     const char *s1 = s + init;
     int anchor = (lp > 0 && *p == '^');
     matcher_init(&m, L, s, ls, p + lp, MAXDEPTH, NULL);
+    begin_search(&m, &search);
     if (anchor) p++;
     do {
       const char *e;
       m.level = 0;
       if ((e = run(&m, s1, p)) != NULL) {
+        m.search = NULL;
         settle(L, &m.ticks);
         if (find) {
           lua_pushinteger(L, (s1 - s) + 1);
@@ -579,6 +700,7 @@ static int find_aux(lua_State *L, int find) {
         return push_captures(&m, s1, e);
       }
     } while (s1++ < m.s_end && !anchor);
+    m.search = NULL;
     settle(L, &m.ticks);
   }
   luaL_pushfail(L);
@@ -604,17 +726,25 @@ static int gmatch_next(lua_State *L) {
   GMatch *g = (GMatch *)lua_touserdata(L, lua_upvalueindex(3));
   Matcher m;
   const char *src;
-  matcher_init(&m, L, g->s_init, (size_t)(g->s_end - g->s_init), g->p_end, g->depthleft,
-               &g->depthleft);
+  size_t ls = (size_t)(g->s_end - g->s_init);
+  Search search = {2, g->s_init, ls, g->p, (size_t)(g->p_end - g->p),
+                   (size_t)(g->src - g->s_init),
+                   g->lastmatch == NULL ? -1 : (long long)(g->lastmatch - g->s_init), 0};
+  matcher_init(&m, L, g->s_init, ls, g->p_end, g->depthleft, &g->depthleft);
+  /* Only while the depth counter is whole: past a "pattern too complex" the frames grow in
+     a userdata, whose allocations are charged too. */
+  if (g->depthleft == MAXDEPTH && g->src <= g->s_end) begin_search(&m, &search);
   for (src = g->src; src <= g->s_end; src++) {
     const char *e;
     m.level = 0;
     if ((e = run(&m, src, g->p)) != NULL && e != g->lastmatch) {
+      m.search = NULL;
       g->src = g->lastmatch = e;
       settle(L, &m.ticks);
       return push_captures(&m, src, e);
     }
   }
+  m.search = NULL;
   settle(L, &m.ticks);
   return 0;
 }
@@ -721,13 +851,18 @@ int clua_str_gsub(lua_State *L) {
   luaL_argexpected(L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION ||
                           tr == LUA_TTABLE,
                    3, "string/function/table");
+  Search search = {3, src, srcl, p, lp, 0, 0, 0};
   luaL_buffinit(L, &b);
   matcher_init(&m, L, src, srcl, p + lp, MAXDEPTH, NULL);
+  /* Up to the first match, the work depends on the subject and pattern alone (a replacement
+     function or table only runs on a match). */
+  if (max_n > 0) begin_search(&m, &search);
   if (anchor) p++;
   while (n < max_n) {
     const char *e;
     m.level = 0;
     if ((e = run(&m, src, p)) != NULL && e != lastmatch) {
+      m.search = NULL;
       n++;
       changed = add_replacement(&m, &b, src, e, tr) | changed;
       src = lastmatch = e;
@@ -738,6 +873,7 @@ int clua_str_gsub(lua_State *L) {
       break;
     if (anchor) break;
   }
+  m.search = NULL;
   if (changed) m.ticks += (size_t)(m.s_end - src);
   settle(L, &m.ticks);
   if (!changed)

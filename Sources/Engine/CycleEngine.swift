@@ -87,6 +87,9 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
   /// Where the engine's one-line reports go (strategy errors, skipped feed lines, untracked
   /// symbols). Called on the cycle thread. Default: stderr.
   public var log: (String) -> Void = { StandardError.line($0) }
+  /// Whether workers time calls for the per-strategy profile; set before ``start(code:)``.
+  /// Off only in the benchmark, to measure what the profile costs.
+  package var profiling = true
   /// Where the watchdog's lines go (any thread). Default: stderr.
   public var reportFromAnyThread: @Sendable (String) -> Void = { StandardError.line($0) }
 
@@ -164,7 +167,7 @@ public final class CycleEngine: @unchecked Sendable {  // safe: cycle thread onl
       // data that thread has just written, in the same core's cache.
       let w = Worker(
         index: i, store: store, book: book, closeMarks: closeMarks, stop: stopFlag,
-        limits: settings.sandboxLimits, inline: i == 0, probes: probes)
+        limits: settings.sandboxLimits, inline: i == 0, probes: probes, profiling: profiling)
       w.launch()
       workers.append(w)
     }

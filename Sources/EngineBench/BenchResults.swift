@@ -63,6 +63,10 @@ extension Benchmark {
     /// over `lua_args_rsi`, whose RSI is kept natively, updated once per kline event). The
     /// engine's per-evaluation targets are stated as these ratios, so they hold on any machine.
     public var targetRatios: [String: Double]?
+    /// Per reference filter (`floor`, `ticker`, `rsi`), its cost with the per-strategy
+    /// profile on over its cost with the profile off, the median of per-repeat ratios (each
+    /// pair measured back to back): what the profiler costs.
+    public var profilerRatios: [String: Double]?
     /// Tracking A/B by market: `churn_10` (a tenth of the symbols change per cycle) and
     /// `churn_100` (every symbol).
     public var tracking: [String: TrackingCost]?
@@ -86,6 +90,7 @@ extension Benchmark {
       case referenceCosts = "reference_costs"
       case baseline
       case targetRatios = "target_ratios"
+      case profilerRatios = "profiler_ratios"
       case tracking, scaling, batch, ingest
       case latencyMilliseconds = "latency_ms"
       case memory

@@ -34,7 +34,7 @@ extension Benchmark {
   /// cost is measured apart (section `batch`).
   func runEngine(
     _ market: SyntheticMarket, code: CodeSet, workers: Int, mode: TrackingMode,
-    batchThreshold: Double = 1, measureFull: Bool = false
+    batchThreshold: Double = 1, measureFull: Bool = false, profiling: Bool = true
   ) throws(EngineError) -> RunFigures {
     var settings = Settings()
     settings.workers = workers
@@ -47,6 +47,7 @@ extension Benchmark {
     sink.measureFull = measureFull
     let engine = CycleEngine(settings: settings, sink: sink, live: false)
     engine.log = { _ in }
+    engine.profiling = profiling
     // Written by the cycle observer on the cycle thread, read after `run` returns.
     nonisolated(unsafe) var latencies: [UInt64] = []
     nonisolated(unsafe) var measuring = false

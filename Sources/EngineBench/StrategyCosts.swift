@@ -45,15 +45,21 @@ extension Benchmark {
     var samples: [String: [StrategyCost]] = [:]
     var rows: [[String: Double]] = []
     var ratioSamples: [String: [Double]] = [:]
+    var profilerSamples: [String: [Double]] = [:]
     for _ in 0..<max(1, options.repeats) {
       var repeatCosts: [String: Double] = [:]
       for (id, source) in Self.referenceFilters {
         let s = StrategySource(id: id, path: "\(id).lua", source: source)
-        var cost = try nanosPerEval(
-          market, code: copies(s, CodeSet(strategies: [s], plugins: code.plugins)))
+        let three = copies(s, CodeSet(strategies: [s], plugins: code.plugins))
+        var cost = try nanosPerEval(market, code: three)
         cost.id = id
         samples[id, default: []].append(cost)
         repeatCosts[id] = cost.nanosPerEval
+        // The same filter with the per-strategy profile off, right after: its cost as a ratio.
+        let unprofiled = try nanosPerEval(market, code: three, profiling: false)
+        if unprofiled.nanosPerEval > 0 {
+          profilerSamples[id, default: []].append(cost.nanosPerEval / unprofiled.nanosPerEval)
+        }
       }
       let row = measureReferenceRows(market)
       rows.append(row)
@@ -78,6 +84,7 @@ extension Benchmark {
     }
     results.baseline = baseline
     results.targetRatios = ratioSamples.mapValues { Self.median($0) }
+    results.profilerRatios = profilerSamples.mapValues { Self.median($0) }
     results.floorNanosPerEval = reference["floor"]
     var costs: [StrategyCost] = []
     for s in code.strategies {
@@ -111,8 +118,10 @@ extension Benchmark {
   }
 
   /// One run's cost per evaluation, split by thread role.
-  func nanosPerEval(_ market: SyntheticMarket, code: CodeSet) throws(EngineError) -> StrategyCost {
-    let r = try runEngine(market, code: code, workers: 1, mode: .changed)
+  func nanosPerEval(_ market: SyntheticMarket, code: CodeSet, profiling: Bool = true)
+    throws(EngineError) -> StrategyCost
+  {
+    let r = try runEngine(market, code: code, workers: 1, mode: .changed, profiling: profiling)
     let evaluations = Double(max(1, r.summary.symbolEvaluations * max(1, code.strategies.count)))
     return StrategyCost(
       id: "", nanosPerEval: r.cpuSeconds * 1e9 / evaluations,

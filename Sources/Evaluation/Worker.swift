@@ -34,6 +34,8 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
   private let stopFlag: StopFlag
   private let limits: SandboxLimits
   private let probes: WorkerProbes?
+  /// Whether calls are timed for the per-strategy profile (off only to measure its cost).
+  private let profiling: Bool
   private let start = DispatchSemaphore(value: 0)
   private let done = DispatchSemaphore(value: 0)
   private var command: WorkerCommand = .stop
@@ -45,7 +47,8 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
 
   package init(
     index: Int, store: MarketStore, book: MatchBook, closeMarks: CloseMarks? = nil,
-    stop: StopFlag, limits: SandboxLimits, inline: Bool = false, probes: WorkerProbes? = nil
+    stop: StopFlag, limits: SandboxLimits, inline: Bool = false, probes: WorkerProbes? = nil,
+    profiling: Bool = true
   ) {
     self.index = index
     self.isInline = inline
@@ -55,6 +58,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     self.stopFlag = stop
     self.limits = limits
     self.probes = probes
+    self.profiling = profiling
   }
 
   package func launch() {
@@ -223,8 +227,11 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
             // The profiler times one call in `profileEvery` of each strategy (two clock
             // reads per timed call), and every call of one whose calls are long enough that
             // the reads cost next to nothing: an estimate of its time per call.
-            profileTicks[k] &+= 1
-            let timed = timeEveryCall[k] || profileTicks[k] % Self.profileEvery == 0
+            var timed = false
+            if profiling {
+              profileTicks[k] &+= 1
+              timed = timeEveryCall[k] || profileTicks[k] % Self.profileEvery == 0
+            }
             let began = timed ? MonotonicClock.nanos() : 0
             let outcome = runtime.call(
               plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],

@@ -40,6 +40,7 @@ public final class LuaState {
 
   deinit {
     lua_close(L)
+    clua_budget_release(budget)
     budget.deallocate()
   }
 

@@ -134,6 +134,35 @@ struct ShardedRunTests {
     #expect(!busiest.value.isEmpty)
   }
 
+  @Test("ingest --speed max: the shards and the merger catch up, output identical")
+  func flatOut() throws {
+    let p = Processes(dir: try Paths.temporaryDirectory("bus-max"))
+    defer { p.killAll() }
+    let recording = try Self.record(p)
+    let nats = try NatsServer(processes: p)
+    #expect(
+      try p.engineRun(
+        ["bus", "init", "--nats", nats.url, "--partitions", "6"], stderr: "init.err") == 0)
+    let merger = try p.engine(
+      ["merge", "--nats", nats.url, "--output", "jsonl"], stdout: "merged.jsonl",
+      stderr: "merge.err")
+    let shards = try (0..<3).map {
+      try p.engine(
+        ["shard", "--nats", nats.url, "--shard", "\($0)/3", "--strategies", "Strategies"],
+        stderr: "shard\($0).err")
+    }
+    #expect(
+      try p.engineRun(
+        ["ingest", "--nats", nats.url, "--feed", "replay:\(recording.feed)", "--speed", "max"],
+        stderr: "ingest.err") == 0, "ingest: \(p.text("ingest.err"))")
+    for (i, shard) in shards.enumerated() {
+      #expect(p.wait(shard) == 0, "shard \(i): \(p.text("shard\(i).err"))")
+    }
+    #expect(p.wait(merger) == 0, "merge: \(p.text("merge.err"))")
+    let output = FileManager.default.contents(atPath: p.path("merged.jsonl")) ?? Data()
+    #expect(output == recording.baseline, "merged stdout differs from engine replay's")
+  }
+
   @Test("a strategy saved mid-run applies at the same cycle in every shard")
   func hotReload() throws {
     let p = Processes(dir: try Paths.temporaryDirectory("bus-reload"))

@@ -186,3 +186,65 @@ struct LayoutFactsTests {
     #expect(setup == 0)
   }
 }
+
+/// A search that ran out of units is remembered, and an identical one started with no more
+/// units fails at once: the outcome of every call must still be the one a fresh state gives.
+@Suite("Searches that ran out of units", .timeLimit(.minutes(2)))
+struct TrippedSearchTests {
+  /// A call of each pattern function whose matching work grows with `n`, returning what it
+  /// found (or nothing) as a string.
+  static func chunk(_ function: Int, n: Int, start: Int) -> String {
+    let subject = "string.rep('a', \(n)) .. 'x'"
+    switch function {
+    case 0: return "return tostring(string.find(\(subject), '.-.-b', \(start)))"
+    case 1: return "return tostring(string.match(\(subject), '(.-)(.-)b', \(start)))"
+    case 2:
+      return "local k = 0 for a in string.gmatch(\(subject), '.-.-b', \(start)) do k = k + 1 end return tostring(k)"
+    default: return "return tostring(select(2, string.gsub(\(subject), '.-.-b', '%0')))"
+    }
+  }
+
+  static func outcome(_ r: Result<String, LuaError>) -> String {
+    switch r {
+    case .success(let v): return "ok " + v
+    case .failure(let e): return "error " + e.message
+    }
+  }
+
+  @Test("the same outcome as a fresh state, call after call, whatever the budget")
+  func sameOutcomes() throws {
+    var rng = SystemRandomNumberGenerator()
+    let kept = try SandboxedState()
+    var trips = 0
+    for _ in 0..<160 {
+      let function = Int.random(in: 0...3, using: &rng)
+      let n = [30, 50, 70].randomElement(using: &rng) ?? 50
+      let start = [1, 1, 2, 10].randomElement(using: &rng) ?? 1
+      let budget: Int32 = [2_000, 10_000, 25_000, 40_000, 60_000, 100_000, 400_000].randomElement(
+        using: &rng) ?? 10_000
+      let source = Self.chunk(function, n: n, start: start)
+      kept.instructionBudget = budget
+      let fresh = try SandboxedState()
+      fresh.instructionBudget = budget
+      let expected = Self.outcome(run(source, in: fresh))
+      let got = Self.outcome(run(source, in: kept))
+      #expect(got == expected, "\(source) with budget \(budget)")
+      if expected.contains("instruction budget exceeded") { trips += 1 }
+    }
+    // The sweep must exercise both sides: searches that run out and searches that finish.
+    #expect(trips > 10)
+    #expect(trips < 150)
+  }
+
+  @Test("a repeated runaway search fails with the budget's error each time")
+  func repeated() throws {
+    let s = try SandboxedState()
+    s.instructionBudget = 1_000_000
+    for _ in 0..<50 {
+      let r = run(#"return string.find(string.rep("a", 4000), ".-.-.-.-b")"#, in: s)
+      #expect(Self.outcome(r).contains("instruction budget exceeded"), "\(Self.outcome(r))")
+    }
+    s.instructionBudget = 0
+    #expect(try run("return ('alive'):upper()", in: s).get() == "ALIVE")
+  }
+}

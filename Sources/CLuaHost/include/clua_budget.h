@@ -45,6 +45,7 @@ typedef struct {
   unsigned long long interruptcall; /* the `calls` value of the call asked to stop */
   int interruptreason;              /* CLUA_INTERRUPT_* of that request */
   volatile sig_atomic_t interrupted; /* set by the signal handler, on the owning thread */
+  void *tripped_searches;            /* patterns.c: searches that ran out of units (malloc'd) */
 } clua_Budget;
 
 #define CLUA_BUDGET_MAGIC 0x4C554142u
@@ -54,6 +55,9 @@ enum { CLUA_INTERRUPT_TIMEOUT = 1, CLUA_INTERRUPT_STOP = 2 };
 
 /// A new state whose allocations `budget` accounts for (zero it first; NULL on failure).
 lua_State *clua_newstate(clua_Budget *budget);
+
+/// Frees what the budget owns besides the state's memory (call after `lua_close`).
+void clua_budget_release(clua_Budget *budget);
 
 /// The state's budget, if the state was made by `clua_newstate`.
 static inline clua_Budget *clua_budgetof(lua_State *L) {

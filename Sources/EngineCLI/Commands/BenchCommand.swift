@@ -123,6 +123,10 @@ struct BenchCommand: ParsableCommand {
       out +=
         "  engine over Lua-with-arguments: ticker x\(f(t["ticker_vs_lua_args"] ?? 0, 2)) of its row (target <= 2.0); rsi x\(f(t["rsi_vs_lua_args_ticker"] ?? 0, 2)) of the ticker row (target <= 2.69), x\(f(t["rsi_vs_lua_args"] ?? 0, 2)) of the RSI row\n"
     }
+    if let p = r.profilerRatios {
+      out +=
+        "  per-strategy profile on over off: floor x\(f(p["floor"] ?? 0, 3)), ticker x\(f(p["ticker"] ?? 0, 3)), rsi x\(f(p["rsi"] ?? 0, 3))\n"
+    }
     if let tracking = r.tracking {
       out += "\ntracking A/B (CPU per cycle, 1 worker):\n"
       for key in ["churn_10", "churn_100"] {
