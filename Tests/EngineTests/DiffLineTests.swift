@@ -14,7 +14,7 @@ struct DiffLineTests {
     return String(decoding: out, as: UTF8.self)
   }
 
-  @Test("an enter line with info, in the contract's key order")
+  @Test("an enter line with info, in the documented key order")
   func enterLine() {
     let d = ResolvedDiff(
       strategy: "momentum", symbol: "BTCUSDT", isEnter: true, price: 97_123.5, info: .number(0.25))

@@ -271,7 +271,7 @@ struct IncrementalTATests {
       let expected = [TA.rsi(close, 14) ?? -1, TA.ema(close, 9) ?? -1]
       #expect(got.count == 2)
       for (g, e) in zip(got, expected) {
-        // The contract's tolerance: 1e-8 of the inputs' magnitude (prices ~100, RSI 0...100).
+        // The documented tolerance: 1e-8 of the inputs' magnitude (prices ~100, RSI 0...100).
         #expect(abs(g - e) <= 1e-8 * max(100, abs(e)), "step \(step): \(g) vs \(e)")
       }
       checked += 1

@@ -7,7 +7,7 @@ import Evaluation
 #endif
 
 /// Appends JSON text. Hand-written because Foundation's `JSONEncoder` cannot keep the
-/// contract's key order and costs an allocation per value on the per-cycle path. Nothing
+/// documented key order and costs an allocation per value on the per-cycle path. Nothing
 /// here allocates but the output buffer's growth: literals are appended as UTF-8 views,
 /// integers digit by digit (an `Array` per literal and a `String` per number made each diff
 /// line cost several times more).
