@@ -228,7 +228,7 @@ public final class EngineMetrics: Sendable {
               nsPerCall: registry.gauge(
                 name: "engine_strategy_ns_per_call", labels: labels,
                 help:
-                  "The strategy's time per filter call, in nanoseconds: calls timed (one in 16, or every call of a slow strategy), the slowest tenth of those left out."
+                  "The strategy's time per filter call, in nanoseconds: calls timed (one in 64, or every call of a slow strategy), the slowest tenth of those left out."
               ),
               seconds: registry.counter(
                 name: "engine_strategy_cpu_seconds_total", labels: labels,

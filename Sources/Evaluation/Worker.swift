@@ -298,7 +298,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
   }
 
   /// One call in this many of each strategy is timed (see ``evaluate(_:in:into:)``).
-  package static let profileEvery: UInt32 = 16
+  package static let profileEvery: UInt32 = 64
   /// Calls this long (ns) or longer are all timed: the clock reads are then a small part.
   package static let timeEveryCallAbove = 5_000.0
   /// Per strategy, calls made by this worker (wrapping), for the profiler's sampling, and

@@ -199,7 +199,8 @@ struct TrippedSearchTests {
     case 0: return "return tostring(string.find(\(subject), '.-.-b', \(start)))"
     case 1: return "return tostring(string.match(\(subject), '(.-)(.-)b', \(start)))"
     case 2:
-      return "local k = 0 for a in string.gmatch(\(subject), '.-.-b', \(start)) do k = k + 1 end return tostring(k)"
+      return
+        "local k = 0 for a in string.gmatch(\(subject), '.-.-b', \(start)) do k = k + 1 end return tostring(k)"
     default: return "return tostring(select(2, string.gsub(\(subject), '.-.-b', '%0')))"
     }
   }
@@ -220,8 +221,9 @@ struct TrippedSearchTests {
       let function = Int.random(in: 0...3, using: &rng)
       let n = [30, 50, 70].randomElement(using: &rng) ?? 50
       let start = [1, 1, 2, 10].randomElement(using: &rng) ?? 1
-      let budget: Int32 = [2_000, 10_000, 25_000, 40_000, 60_000, 100_000, 400_000].randomElement(
-        using: &rng) ?? 10_000
+      let budget: Int32 =
+        [2_000, 10_000, 25_000, 40_000, 60_000, 100_000, 400_000].randomElement(
+          using: &rng) ?? 10_000
       let source = Self.chunk(function, n: n, start: start)
       kept.instructionBudget = budget
       let fresh = try SandboxedState()

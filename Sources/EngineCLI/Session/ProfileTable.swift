@@ -23,7 +23,7 @@ enum ProfileTable {
       }.joined(separator: "  ")
     }
     var out =
-      "profile (calls timed: one in 16, every call of slow strategies; per call: the mean "
+      "profile (calls timed: one in 64, every call of slow strategies; per call: the mean "
       + "without the slowest tenth):\n"
     out += line(header) + "\n"
     for r in rows { out += line(r) + "\n" }
