@@ -169,6 +169,13 @@ public final class Bus: Sendable {
     return nil
   }
 
+  /// The last cycle the ingest published on `partition` (nil: none yet, or unreachable).
+  public func publishedCycle(partition: Int) -> Int64? {
+    let last = try? nats.lastMessage(
+      stream: BusLayout.marketStream, subject: BusLayout.marketSubject(partition))
+    return last?.cycle
+  }
+
   public func close() { nats.close() }
 }
 

@@ -24,8 +24,8 @@ public struct MergeProgress: Sendable {
 /// output stream: one message per line on `out.<strategy>.<symbol>`, then a marker on
 /// `out._c`. A restarted merger goes on after the last marker; lines of a cycle it had begun
 /// are skipped by count (and carry ids `out.<cycle>.<i>`, so a repeat is stored once anyway).
-public final class Merger: @unchecked Sendable {
-  // safe: everything mutable is touched only by the thread that calls `run`; `progress` is a
+public final class Merger: @unchecked Sendable {  // safe: one thread runs it, see below
+  // Everything mutable is touched only by the thread that calls `run`; `progress` is a
   // `Mutex`.
   let bus: Bus
   let sink: DiffSink

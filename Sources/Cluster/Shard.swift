@@ -16,8 +16,8 @@ import Tracking
 /// reads its last result per partition, re-runs the input from the start without publishing
 /// up to there (the engine is deterministic, so it rebuilds the same candles, limiter times
 /// and match sets), and goes on from the next cycle.
-public final class Shard: @unchecked Sendable {
-  // safe: `committed` and `failure` are only touched on the engine's cycle thread (in the
+public final class Shard: @unchecked Sendable {  // safe: one thread at a time, see below
+  // `committed` and `failure` are only touched on the engine's cycle thread (in the
   // cycle observer) and, before `engine.run` starts and after it returns, by the thread that
   // calls `run`; the rest is immutable or thread-safe (`Mutex`, `StopFlag`, `Bus`).
   let bus: Bus

@@ -80,8 +80,8 @@ public struct StreamSpec: Sendable, Equatable {
 ///
 /// nats.c documents its connection and JetStream context as safe to use from several threads;
 /// this class adds no state of its own after `init` but the two handles.
-public final class NatsConnection: @unchecked Sendable {
-  // safe: `connection` and `jetStream` are set once in `init` and only passed to nats.c,
+public final class NatsConnection: @unchecked Sendable {  // safe: immutable handles, see below
+  // `connection` and `jetStream` are set once in `init` and only passed to nats.c,
   // whose connection and context calls are thread-safe; `close()` is called once, by the owner,
   // after every other use.
   private let connection: OpaquePointer

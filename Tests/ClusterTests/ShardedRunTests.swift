@@ -40,6 +40,19 @@ struct ShardedRunTests {
     return FileManager.default.contents(atPath: p.path(out)) ?? Data()
   }
 
+  /// A nats-server, `bus init` with `partitions`, and a merger writing `merged.jsonl`.
+  static func startBus(_ p: Processes, partitions: Int) throws -> (NatsServer, Process) {
+    let nats = try NatsServer(processes: p)
+    let status = try p.engineRun(
+      ["bus", "init", "--nats", nats.url, "--partitions", String(partitions)],
+      stderr: "init.err")
+    guard status == 0 else { throw TestFailure("bus init: \(p.text("init.err"))") }
+    let merger = try p.engine(
+      ["merge", "--nats", nats.url, "--output", "jsonl"], stdout: "merged.jsonl",
+      stderr: "merge.err")
+    return (nats, merger)
+  }
+
   struct Scenario: CustomTestStringConvertible, Sendable {
     var shards: Int
     var workers: Int?
@@ -139,13 +152,7 @@ struct ShardedRunTests {
     let p = Processes(dir: try Paths.temporaryDirectory("bus-max"))
     defer { p.killAll() }
     let recording = try Self.record(p)
-    let nats = try NatsServer(processes: p)
-    #expect(
-      try p.engineRun(
-        ["bus", "init", "--nats", nats.url, "--partitions", "6"], stderr: "init.err") == 0)
-    let merger = try p.engine(
-      ["merge", "--nats", nats.url, "--output", "jsonl"], stdout: "merged.jsonl",
-      stderr: "merge.err")
+    let (nats, merger) = try Self.startBus(p, partitions: 6)
     let shards = try (0..<3).map {
       try p.engine(
         ["shard", "--nats", nats.url, "--shard", "\($0)/3", "--strategies", "Strategies"],
@@ -178,13 +185,7 @@ struct ShardedRunTests {
     let flip = strategies.appendingPathComponent("flip.lua")
     try "return { filter = function(s) return false end }".write(
       to: flip, atomically: true, encoding: .utf8)
-    let nats = try NatsServer(processes: p)
-    #expect(
-      try p.engineRun(
-        ["bus", "init", "--nats", nats.url, "--partitions", "6"], stderr: "init.err") == 0)
-    let merger = try p.engine(
-      ["merge", "--nats", nats.url, "--output", "jsonl"], stdout: "merged.jsonl",
-      stderr: "merge.err")
+    let (nats, merger) = try Self.startBus(p, partitions: 6)
     // The shards' own directory is not used: the strategies come from the bus.
     let local = p.dir.appendingPathComponent("local")
     try FileManager.default.createDirectory(at: local, withIntermediateDirectories: true)
@@ -223,13 +224,7 @@ struct ShardedRunTests {
     let p = Processes(dir: try Paths.temporaryDirectory("bus-reshard"))
     defer { p.killAll() }
     let recording = try Self.record(p)
-    let nats = try NatsServer(processes: p)
-    #expect(
-      try p.engineRun(
-        ["bus", "init", "--nats", nats.url, "--partitions", "12"], stderr: "init.err") == 0)
-    let merger = try p.engine(
-      ["merge", "--nats", nats.url, "--output", "jsonl"], stdout: "merged.jsonl",
-      stderr: "merge.err")
+    let (nats, merger) = try Self.startBus(p, partitions: 12)
     let shardArgs = { (i: Int, n: Int) in
       ["shard", "--nats", nats.url, "--shard", "\(i)/\(n)", "--strategies", "Strategies"]
     }

@@ -277,17 +277,10 @@ struct ShardCommand: ParsableCommand {
     if let services {
       BusRole.everySecond(until: metricsStop) {
         let done = node.lastCycle.withLock { $0 }
-        for p in node.partitions {
-          guard
-            let last = try? bus.nats.lastMessage(
-              stream: BusLayout.marketStream, subject: BusLayout.marketSubject(p)),
-            let c = last.headers["Engine-Cycle"].flatMap({ Int64($0) })
-          else { continue }
-          services.metrics.setGauge(
-            "engine_bus_cycles_behind", labels: [("partition", String(p))],
-            help: "Cycles the ingest has published that this process has not finished.",
-            to: done.map { max(0, c - $0) } ?? 0)
-        }
+        BusRole.setCyclesBehind(
+          services.metrics, bus: bus, partitions: node.partitions,
+          help: "Cycles the ingest has published that this process has not finished."
+        ) { _, published in done.map { max(0, published - $0) } ?? 0 }
       }
     }
     StandardError.line(
@@ -356,18 +349,10 @@ struct MergeCommand: ParsableCommand {
           services.metrics.setGauge(
             "engine_bus_merged_cycle", help: "The last cycle merged and written.", to: c)
         }
-        for p in 0..<bus.config.partitions {
-          guard
-            let last = try? bus.nats.lastMessage(
-              stream: BusLayout.marketStream, subject: BusLayout.marketSubject(p)),
-            let c = last.headers["Engine-Cycle"].flatMap({ Int64($0) })
-          else { continue }
-          services.metrics.setGauge(
-            "engine_bus_cycles_behind", labels: [("partition", String(p))],
-            help:
-              "Cycles the ingest has published whose result for this partition has not arrived.",
-            to: progress.arrived[p].map { max(0, c - $0) } ?? c)
-        }
+        BusRole.setCyclesBehind(
+          services.metrics, bus: bus, partitions: 0..<bus.config.partitions,
+          help: "Cycles the ingest has published whose result for this partition has not arrived."
+        ) { p, published in progress.arrived[p].map { max(0, published - $0) } ?? published }
       }
     }
     try BusRole.run { () throws(BusFailure) in try merger.run(stop: stop) }
@@ -416,6 +401,20 @@ enum BusRole {
     try start(services, settings: settings)
     everySecond(until: StopFlag()) { update(services.metrics) }
     return services
+  }
+
+  /// Sets `engine_bus_cycles_behind{partition}` for each of `partitions` from the last cycle
+  /// the ingest published there and `behind(partition, that cycle)`.
+  static func setCyclesBehind(
+    _ metrics: EngineMetrics, bus: Bus, partitions: some Sequence<Int>, help: String,
+    behind: (Int, Int64) -> Int64
+  ) {
+    for p in partitions {
+      guard let published = bus.publishedCycle(partition: p) else { continue }
+      metrics.setGauge(
+        "engine_bus_cycles_behind", labels: [("partition", String(p))], help: help,
+        to: behind(p, published))
+    }
   }
 
   /// Calls `body` every second on a thread of its own until `stop` is raised.
