@@ -187,20 +187,55 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     let plan = runtime.makePlan()
     runtime.beginPass()
     let count = plan.filterRefs.count
-    let selected = job.strategies ?? Array(0..<count)
-    var calls = [Int](repeating: 0, count: count)
-    var callTimes = [CallTimes](repeating: CallTimes(), count: count)
     if profileTicks.count != count {
       profileTicks = [UInt32](repeating: 0, count: count)
       timeEveryCall = [Bool](repeating: false, count: count)
     }
+    var pass = Pass(count: count)
     // Locals for the loop: a stored property of a class is checked for exclusive access at
     // every use, which would cost more than the profiler itself.
+    swap(&pass.ticks, &profileTicks)
+    defer { swap(&pass.ticks, &profileTicks) }
+    // The loop is compiled twice: without signal hygiene its checks fold away, and the
+    // cheapest filters, whose calls cost little more than the loop around them, keep the
+    // loop's cost of before hygiene existed.
+    if plan.onClose.contains(true) || plan.gated.contains(true) {
+      evaluateSymbols(job, in: runtime, plan: plan, pass: &pass, into: &out, WithHygiene.self)
+    } else {
+      evaluateSymbols(job, in: runtime, plan: plan, pass: &pass, into: &out, NoHygiene.self)
+    }
+    out.callsPerStrategy = pass.calls
+    out.filterCalls = pass.calls.reduce(0, +)
+    out.callTimes = pass.callTimes
+    for k in 0..<count where pass.callTimes[k].total > 0 {
+      timeEveryCall[k] = pass.callTimes[k].trimmedMean >= Self.timeEveryCallAbove
+    }
+  }
+
+  /// What one evaluation pass counts per strategy index.
+  private struct Pass {
+    var calls: [Int]
+    var callTimes: [CallTimes]
+    /// The worker's ``profileTicks``, lent for the pass.
     var ticks: [UInt32] = []
-    swap(&ticks, &profileTicks)
-    defer { swap(&ticks, &profileTicks) }
+
+    init(count: Int) {
+      calls = [Int](repeating: 0, count: count)
+      callTimes = [CallTimes](repeating: CallTimes(), count: count)
+    }
+  }
+
+  /// Evaluates the job's symbols. `H`: whether any strategy of the plan is gated or runs on
+  /// candle closes; without, the plan's `gated` and `onClose` are all false and are not read.
+  /// A type rather than a flag so that the optimiser specialises the loop for each.
+  private func evaluateSymbols<H: HygieneMode>(
+    _ job: WorkerJob, in runtime: StrategyRuntime, plan: StrategyRuntime.Plan,
+    pass: inout Pass, into out: inout WorkerReport, _: H.Type
+  ) {
+    let hygiene = H.isOn
+    let selected = job.strategies ?? Array(0..<plan.filterRefs.count)
     let everyCall = timeEveryCall
-    let anyOnClose = plan.onClose.contains(true)
+    let anyOnClose = hygiene && plan.onClose.contains(true)
     let symbols = job.queue.symbols
     var taken = job.queue.take()
     while let chunk = taken {
@@ -213,10 +248,12 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
         var closedProxy: Int32? = nil
         for k in selected {
           let was = book.isMatched(strategy: k, symbol: symbol)
+          let onClose = hygiene && plan.onClose[k]
+          let gated = hygiene && plan.gated[k]
           // `trigger = "close"`: the filter runs only when a candle of its timeframes closed
           // since the symbol was last evaluated (or when the strategy was just reloaded);
           // otherwise the symbol keeps its last result.
-          if plan.onClose[k], !job.reevaluation,
+          if onClose, !job.reevaluation,
             !closeMarks.closedSince(symbol, intervals: plan.intervals[k], store: store)
           {
             continue
@@ -225,27 +262,27 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
           var info: DiffInfo? = nil
           if hasTicker, runtime.isEvaluable(k, symbol: symbol, plan: plan) {
             var view = proxy
-            if plan.onClose[k] {
+            if onClose {
               if closedProxy == nil { closedProxy = runtime.prepareClosedView(symbol) }
               view = closedProxy ?? proxy
             }
-            calls[k] += 1
+            pass.calls[k] += 1
             // The profiler times one call in `profileEvery` of each strategy (two clock
             // reads per timed call), and every call of one whose calls are long enough that
             // the reads cost next to nothing: an estimate of its time per call.
             var timed = false
             if profiling {
-              ticks[k] &+= 1
-              timed = everyCall[k] || ticks[k] % Self.profileEvery == 0
+              pass.ticks[k] &+= 1
+              timed = everyCall[k] || pass.ticks[k] % Self.profileEvery == 0
             }
             let began = timed ? MonotonicClock.nanos() : 0
             let outcome = runtime.call(
               plan.filterRefs[k], callClass: plan.callClasses[k], envGuard: plan.guards[k],
-              proxy: view, wantsInfo: !was || plan.gated[k],
+              proxy: view, wantsInfo: !was || gated,
               tag: StrategyRuntime.callTag(strategy: k, symbol: symbol),
               path: runtime.strategies[k].info.path)
             if timed {
-              callTimes[k].record(MonotonicClock.nanos() &- began)
+              pass.callTimes[k].record(MonotonicClock.nanos() &- began)
             }
             switch outcome {
             case .match(let i):
@@ -267,7 +304,7 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
           }
           // A change of the filter's result; for a gated strategy every match too (the gate
           // enters it later, at the latest evaluation's price and info).
-          if matched != was || (matched && plan.gated[k]) {
+          if matched != was || (matched && gated) {
             out.diffs.append(
               DiffRecord(
                 strategy: Int32(k), symbol: symbol, isEnter: matched,
@@ -289,12 +326,6 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
         }
       }
     }
-    out.callsPerStrategy = calls
-    out.filterCalls = calls.reduce(0, +)
-    out.callTimes = callTimes
-    for k in 0..<count where callTimes[k].total > 0 {
-      timeEveryCall[k] = callTimes[k].trimmedMean >= Self.timeEveryCallAbove
-    }
   }
 
   /// One call in this many of each strategy is timed (see ``evaluate(_:in:into:)``).
@@ -306,3 +337,8 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
   private var profileTicks: [UInt32] = []
   private var timeEveryCall: [Bool] = []
 }
+
+/// Whether a worker's loop handles signal hygiene (see `Worker.evaluateSymbols`).
+private protocol HygieneMode { static var isOn: Bool { get } }
+private enum WithHygiene: HygieneMode { static var isOn: Bool { true } }
+private enum NoHygiene: HygieneMode { static var isOn: Bool { false } }
