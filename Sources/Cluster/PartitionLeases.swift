@@ -7,9 +7,9 @@ import Synchronization
 /// `lease.<p>` in a stream that drops messages older than the lease time. Taking a lease is a
 /// publish that expects no message on the subject; renewing one expects the holder's own last
 /// sequence. The broker checks both atomically, so two processes can never both hold one: a
-/// second copy of a shard waits a lease time for the lease to lapse, sees it renewed, and
-/// stops; a shard restarted after a crash waits at most a lease time for the dead one's lease
-/// to lapse.
+/// second copy of a shard sees the lease renewed (a new sequence, within a renewal interval)
+/// and stops; a shard restarted after a crash sees no renewal and waits at most a lease time
+/// for the dead one's lease to lapse.
 ///
 /// The lease only decides who may start. What keeps a paused ex-owner from writing is the
 /// fence on its results (each expects the previous result's sequence).
@@ -35,13 +35,19 @@ final class PartitionLeases: Sendable {
     let deadline = Date().addingTimeInterval(ttl * 2 + 1)
     var reported = false
     for p in partitions {
+      var firstSeen: UInt64? = nil
       while true {
         if let seq = try take(p, expecting: 0) {
           sequences.withLock { $0[p] = seq }
           break
         }
-        let holder = try currentHolder(p) ?? "?"
-        if Date() >= deadline {
+        let lease = try currentLease(p)
+        let holder = lease?.holder ?? "?"
+        // A lease written again since it was first seen has a live holder: only a running
+        // process renews. One never renewed lapses within the lease time.
+        let renewed = lease.map { l in firstSeen.map { $0 != l.sequence } ?? false } ?? false
+        if firstSeen == nil { firstSeen = lease?.sequence }
+        if renewed || Date() >= deadline {
           throw BusFailure(
             "partition \(p) is held by another running process (\(holder)), which renews its lease: is a second copy of this shard running?"
           )
@@ -89,7 +95,7 @@ final class PartitionLeases: Sendable {
       return
     }
     // Refused: the lease lapsed (e.g. while the broker restarted) or another process has it.
-    let holder = try currentHolder(p)
+    let holder = try currentLease(p)?.holder
     if holder == nil, let seq = try take(p, expecting: 0) {
       sequences.withLock { $0[p] = seq }
       bus.log("bus: the lease of partition \(p) lapsed; taken again")
@@ -115,10 +121,11 @@ final class PartitionLeases: Sendable {
     }
   }
 
-  private func currentHolder(_ p: Int) throws(BusFailure) -> String? {
+  /// The current lease of partition `p`: who holds it and its message's sequence.
+  private func currentLease(_ p: Int) throws(BusFailure) -> (holder: String, sequence: UInt64)? {
     let m = try bus.retrying("reading the lease of partition \(p)") { () throws(NatsError) in
       try bus.nats.lastMessage(stream: BusLayout.leaseStream, subject: BusLayout.leaseSubject(p))
     }
-    return m.map { String(decoding: $0.data, as: UTF8.self) }
+    return m.map { (String(decoding: $0.data, as: UTF8.self), $0.sequence) }
   }
 }

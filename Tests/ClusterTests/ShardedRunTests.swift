@@ -56,8 +56,12 @@ struct ShardedRunTests {
   struct Scenario: CustomTestStringConvertible, Sendable {
     var shards: Int
     var workers: Int?
+    /// The ingest's `--speed`: paced, every crash lands while input is still arriving; at
+    /// `max`, the input is all on the bus early and the crashes land while shards catch up.
+    var speed = "10"
     var testDescription: String {
       "\(shards) shard\(shards == 1 ? "" : "s")" + (workers.map { ", --workers \($0)" } ?? "")
+        + ", ingest --speed \(speed)"
     }
   }
 
@@ -66,6 +70,7 @@ struct ShardedRunTests {
     arguments: [
       Scenario(shards: 3, workers: nil), Scenario(shards: 3, workers: 1),
       Scenario(shards: 1, workers: nil), Scenario(shards: 5, workers: nil),
+      Scenario(shards: 3, workers: nil, speed: "max"),
     ])
   func crashes(_ scenario: Scenario) throws {
     let p = Processes(dir: try Paths.temporaryDirectory("bus"))
@@ -94,10 +99,11 @@ struct ShardedRunTests {
     var shards = try (0..<scenario.shards).map {
       try p.engine(shardArgs($0), stderr: "shard\($0).err")
     }
-    // Paced, so that every crash below lands while input is still arriving.
     let ingest = try p.engine(
-      ["ingest", "--nats", nats.url, "--feed", "replay:\(recording.feed)", "--speed", "10"],
-      stderr: "ingest.err")
+      [
+        "ingest", "--nats", nats.url, "--feed", "replay:\(recording.feed)", "--speed",
+        scenario.speed,
+      ], stderr: "ingest.err")
     let total = baselineLines.count
     func merged() -> Int { p.lineCount("merged.jsonl") }
 
