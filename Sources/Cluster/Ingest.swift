@@ -88,17 +88,31 @@ public final class Ingest: Sendable {
 
     func close(_ cycle: Int64) throws(BusFailure) {
       let hash = codeHash.withLock { $0 }
+      var batch: [(partition: Int, message: NatsConnection.Outgoing)] = []
       for p in 0..<partitions where cycle > published[p] {
         var headers = [(BusHeader.cycle, String(cycle)), (BusHeader.cycleMs, String(cycleMs))]
         if let hash { headers.append((BusHeader.code, hash)) }
-        let body = EventCodec.encode(pending[p])
-        try bus.retrying("publishing mkt.\(p)", stop: nil) { () throws(NatsError) in
-          try bus.nats.publish(
-            subject: BusLayout.marketSubject(p), data: body, headers: headers,
-            msgID: "mkt.\(p).\(cycle)")
-        }
-        published[p] = cycle
+        batch.append(
+          (
+            p,
+            NatsConnection.Outgoing(
+              subject: BusLayout.marketSubject(p), data: EventCodec.encode(pending[p]),
+              headers: headers, msgID: "mkt.\(p).\(cycle)")
+          ))
       }
+      // The cycle's messages in one round trip. A cycle is complete on the bus before the
+      // next is sent, so each partition's messages stay in cycle order; when any of the batch
+      // is not acknowledged, each is published again and waited for (ids make the ones
+      // already stored duplicates).
+      if !bus.nats.publishPipelined(batch.map(\.message), timeoutMs: 5_000) {
+        for (p, m) in batch {
+          try bus.retrying("publishing mkt.\(p)", stop: nil) { () throws(NatsError) in
+            try bus.nats.publish(
+              subject: m.subject, data: m.data, headers: m.headers, msgID: m.msgID)
+          }
+        }
+      }
+      for (p, _) in batch { published[p] = cycle }
       for p in 0..<partitions { pending[p].removeAll(keepingCapacity: true) }
       progress.withLock {
         $0.lastCycle = cycle

@@ -3,11 +3,13 @@
 // the Swift NATS client is not among the packages this project can depend on; the protocol
 // itself (reconnects, JetStream requests, headers) stays in the vendor's C library.
 //
-// Only synchronous calls are used, on the caller's thread: no C callback ever calls into
-// Swift, so no Swift state is shared with the library's threads.
+// Calls are synchronous, on the caller's thread, but for one: pipelined publishing, whose
+// refusals the library reports from its own thread through a C callback that only counts them
+// in an atomic (see `PipelineFailures`).
 
 import CNats
 import Foundation
+import Synchronization
 
 /// A NATS or JetStream failure: the client's status, the JetStream error code when the server
 /// answered with one, and the text.
@@ -83,9 +85,11 @@ public struct StreamSpec: Sendable, Equatable {
 public final class NatsConnection: @unchecked Sendable {  // safe: immutable handles, see below
   // `connection` and `jetStream` are set once in `init` and only passed to nats.c,
   // whose connection and context calls are thread-safe; `close()` is called once, by the owner,
-  // after every other use.
+  // after every other use. `failures` is itself Sendable (an atomic).
   private let connection: OpaquePointer
   private let jetStream: OpaquePointer
+  /// Pipelined publishes the broker refused, counted by the library's callback.
+  private let failures = PipelineFailures()
   public let url: String
 
   /// Connects to `url` (e.g. `nats://127.0.0.1:4222`), retrying for up to `timeout` seconds;
@@ -115,6 +119,14 @@ public final class NatsConnection: @unchecked Sendable {  // safe: immutable han
     var jsOpts = jsOptions()
     _ = jsOptions_Init(&jsOpts)
     jsOpts.Wait = 2000
+    // A refused pipelined publish is counted; the library then destroys the message. The
+    // pointer stays valid: `failures` lives as long as this object, the context not longer.
+    jsOpts.PublishAsync.ErrHandler = { _, _, closure in
+      guard let closure else { return }
+      Unmanaged<PipelineFailures>.fromOpaque(closure).takeUnretainedValue().count.add(
+        1, ordering: .relaxed)
+    }
+    jsOpts.PublishAsync.ErrHandlerClosure = Unmanaged.passUnretained(failures).toOpaque()
     var js: OpaquePointer?
     s = natsConnection_JetStream(&js, nc, &jsOpts)
     guard s == NATS_OK, let js else {
@@ -204,16 +216,8 @@ public final class NatsConnection: @unchecked Sendable {  // safe: immutable han
     subject: String, data: [UInt8], headers: [(String, String)] = [], msgID: String? = nil,
     expectLastSubjectSequence: UInt64? = nil
   ) throws(NatsError) -> (sequence: UInt64, duplicate: Bool) {
-    var msg: OpaquePointer?
-    var s = data.withUnsafeBufferPointer { buf in
-      natsMsg_Create(
-        &msg, subject, nil,
-        buf.baseAddress.map { UnsafeRawPointer($0) }?
-          .assumingMemoryBound(to: CChar.self), Int32(buf.count))
-    }
-    guard s == NATS_OK, let msg else { throw NatsError.from(s, doing: "message for \(subject)") }
+    let msg = try Self.message(subject: subject, data: data, headers: headers)
     defer { natsMsg_Destroy(msg) }
-    for (k, v) in headers { _ = natsMsgHeader_Set(msg, k, v) }
     var opts = jsPubOptions()
     _ = jsPubOptions_Init(&opts)
     let id = msgID.map { strdup($0) } ?? nil
@@ -224,12 +228,87 @@ public final class NatsConnection: @unchecked Sendable {  // safe: immutable han
     }
     var ack: UnsafeMutablePointer<jsPubAck>?
     var errCode = jsErrCode(0)
-    s = js_PublishMsg(&ack, jetStream, msg, &opts, &errCode)
+    let s = js_PublishMsg(&ack, jetStream, msg, &opts, &errCode)
     guard s == NATS_OK, let ack else {
       throw NatsError.from(s, code: errCode, doing: "publish on \(subject)")
     }
     defer { jsPubAck_Destroy(ack) }
     return (ack.pointee.Sequence, ack.pointee.Duplicate)
+  }
+
+  /// A message to publish with ``publishPipelined(_:timeoutMs:)``.
+  public struct Outgoing: Sendable {
+    public var subject: String
+    public var data: [UInt8]
+    public var headers: [(String, String)]
+    public var msgID: String
+
+    public init(subject: String, data: [UInt8], headers: [(String, String)], msgID: String) {
+      self.subject = subject
+      self.data = data
+      self.headers = headers
+      self.msgID = msgID
+    }
+  }
+
+  /// Publishes `messages` without waiting for each acknowledgement, then waits up to
+  /// `timeoutMs` for all of them: one round trip for the lot instead of one each. True when
+  /// the broker acknowledged every one (stored, or a duplicate of a stored id). False when
+  /// one could not be sent, was refused or was not acknowledged in time: some may be stored,
+  /// and the caller publishes the lot again (their ids make the stored ones duplicates).
+  /// One pipelined batch at a time per connection: the refusals are counted per connection.
+  public func publishPipelined(_ messages: [Outgoing], timeoutMs: Int64) -> Bool {
+    _ = failures.count.exchange(0, ordering: .relaxed)
+    var sent = true
+    for m in messages {
+      guard let msg = try? Self.message(subject: m.subject, data: m.data, headers: m.headers)
+      else {
+        sent = false
+        break
+      }
+      var opts = jsPubOptions()
+      _ = jsPubOptions_Init(&opts)
+      let id = strdup(m.msgID)
+      opts.MsgId = UnsafePointer(id)
+      // The library takes the message (and clears `owned`) when the call succeeds.
+      var owned: OpaquePointer? = msg
+      let s = js_PublishMsgAsync(jetStream, &owned, &opts)
+      free(id)
+      natsMsg_Destroy(owned)
+      if s != NATS_OK {
+        sent = false
+        break
+      }
+    }
+    var wait = jsPubOptions()
+    _ = jsPubOptions_Init(&wait)
+    wait.MaxWait = sent ? timeoutMs : min(timeoutMs, 200)
+    let completed = js_PublishAsyncComplete(jetStream, &wait) == NATS_OK
+    if !completed {
+      // Given back unacknowledged; a late acknowledgement of one is then ignored.
+      var pending = natsMsgList()
+      if js_PublishAsyncGetPendingList(&pending, jetStream) == NATS_OK {
+        natsMsgList_Destroy(&pending)
+      }
+    }
+    // The callback ran before the completion it counted was signalled (under the library's
+    // lock), so every refusal of this batch is counted by now.
+    return sent && completed && failures.count.load(ordering: .relaxed) == 0
+  }
+
+  private static func message(subject: String, data: [UInt8], headers: [(String, String)])
+    throws(NatsError) -> OpaquePointer
+  {
+    var msg: OpaquePointer?
+    let s = data.withUnsafeBufferPointer { buf in
+      natsMsg_Create(
+        &msg, subject, nil,
+        buf.baseAddress.map { UnsafeRawPointer($0) }?
+          .assumingMemoryBound(to: CChar.self), Int32(buf.count))
+    }
+    guard s == NATS_OK, let msg else { throw NatsError.from(s, doing: "message for \(subject)") }
+    for (k, v) in headers { _ = natsMsgHeader_Set(msg, k, v) }
+    return msg
   }
 
   // MARK: Reading
@@ -296,4 +375,9 @@ public final class NatsConnection: @unchecked Sendable {  // safe: immutable han
     let sequence = headers["Nats-Sequence"].flatMap { UInt64($0) } ?? natsMsg_GetSequence(msg)
     return BusMessage(subject: subject, sequence: sequence, headers: headers, data: data)
   }
+}
+
+/// Refused pipelined publishes of one connection, counted from the library's thread.
+final class PipelineFailures: Sendable {
+  let count = Atomic<Int>(0)
 }
