@@ -196,9 +196,8 @@ package final class Worker: @unchecked Sendable {  // safe: semaphore hand-off, 
     // every use, which would cost more than the profiler itself.
     swap(&pass.ticks, &profileTicks)
     defer { swap(&pass.ticks, &profileTicks) }
-    // The loop is compiled twice: without signal hygiene its checks fold away, and the
-    // cheapest filters, whose calls cost little more than the loop around them, keep the
-    // loop's cost of before hygiene existed.
+    // The loop is compiled twice: without signal hygiene its checks fold away, so a pass with
+    // none pays nothing for them (the cheapest filters cost little more than the loop).
     if plan.onClose.contains(true) || plan.gated.contains(true) {
       evaluateSymbols(job, in: runtime, plan: plan, pass: &pass, into: &out, WithHygiene.self)
     } else {
